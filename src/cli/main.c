@@ -1,0 +1,57 @@
+/* The sluice command-line tool: parses the command line and hands each
+ * subcommand to the library. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <duckdb.h>
+
+#include "sluice/log.h"
+#include "sluice/status.h"
+#include "sluice_version.h"
+
+static void usage(FILE *out) {
+  fputs("usage: sluice [--verbose|--quiet] <command> [args]\n"
+        "\n"
+        "Load data from REST APIs into analytical databases.\n"
+        "\n"
+        "options:\n"
+        "  --version        print the version of sluice and of its libraries\n"
+        "  --help           print this help\n"
+        "  -v, --verbose    more log output (repeat for trace)\n"
+        "  -q, --quiet      only errors\n"
+        "\n"
+        "Environment: SLUICE_LOG_LEVEL=trace|debug|info|warning|error, NO_COLOR.\n"
+        "See docs/ for the user guide.\n",
+        out);
+}
+
+int main(int argc, char **argv) {
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--version") == 0) {
+      printf("sluice %s (duckdb %s)\n", SLUICE_VERSION, duckdb_library_version());
+      return 0;
+    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(stdout);
+      return 0;
+    } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+      sl_log_level cur = sl_log_get_level();
+      sl_log_set_level(cur == SL_LOG_WARN || cur > SL_LOG_INFO ? SL_LOG_INFO
+                       : cur > SL_LOG_TRACE              ? cur - 1
+                                                         : SL_LOG_TRACE);
+    } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+      sl_log_set_level(SL_LOG_ERROR);
+    } else {
+      fprintf(stderr, "sluice: unknown option '%s' (see sluice --help)\n", a);
+      return 2;
+    }
+  }
+  if (i >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  fprintf(stderr, "sluice: unknown command '%s' (see sluice --help)\n", argv[i]);
+  return 2;
+}
