@@ -1,0 +1,96 @@
+/* sluice/dest.h — destinations: where a normalized load package goes.
+ *
+ * A destination loads one package at a time, exactly once: the package's
+ * rows, its _dlt_loads row (status 0), a _dlt_version row when the schema
+ * changed, and a _dlt_pipeline_state row when the package carries state, are
+ * committed together (in one transaction where the destination has them).
+ * Loading a load_id that is already in _dlt_loads does nothing and succeeds,
+ * so a run killed after the commit but before the package was marked loaded
+ * locally re-runs safely.
+ *
+ * Memory rule: an sl_dest owns its connection until sl_dest_close; strings
+ * returned through char ** out-parameters are malloc'ed and the caller frees
+ * them.
+ */
+#ifndef SLUICE_DEST_H
+#define SLUICE_DEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sluice/buf.h"
+#include "sluice/package.h"
+#include "sluice/schema.h"
+#include "sluice/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sl_dest sl_dest;
+
+/* What a package load commits besides the rows. */
+typedef struct sl_load_request {
+  const char *pipeline_name;
+  const char *load_id;
+  const char *state_json;  /* pipeline state to store with the load, or NULL */
+  bool schema_changed;     /* store a _dlt_version row */
+} sl_load_request;
+
+/* Rows per table after a load, for `pipeline info` and tests. */
+typedef struct sl_table_count {
+  char *table;
+  int64_t rows; /* -1 if the table does not exist */
+} sl_table_count;
+
+typedef struct sl_dest_vt {
+  const char *name; /* "duckdb", "filesystem", "athena" */
+  sl_status (*load_package)(sl_dest *d, sl_package *pkg, sl_schema *schema,
+                            const sl_load_request *req, sl_error *err);
+  sl_status (*is_loaded)(sl_dest *d, const char *load_id, bool *loaded, sl_error *err);
+  /* Newest state row of the pipeline whose load has status 0 (NULL if none). */
+  sl_status (*stored_state)(sl_dest *d, const char *pipeline_name, char **state_json, sl_error *err);
+  /* Newest stored schema (JSON) by name (NULL if none). */
+  sl_status (*stored_schema)(sl_dest *d, const char *schema_name, char **schema_json, sl_error *err);
+  /* Drop the named tables (a resource's root and children). */
+  sl_status (*drop_tables)(sl_dest *d, const char *const *tables, size_t n, sl_error *err);
+  /* Row counts of the schema's data tables. */
+  sl_status (*row_counts)(sl_dest *d, const sl_schema *schema, sl_table_count **out, size_t *n,
+                          sl_error *err);
+  void (*close)(sl_dest *d);
+} sl_dest_vt;
+
+struct sl_dest {
+  const sl_dest_vt *vt;
+  char *dataset; /* normalized dataset name */
+};
+
+static inline void sl_dest_close(sl_dest *d) {
+  if (d) d->vt->close(d);
+}
+void sl_table_counts_free(sl_table_count *c, size_t n);
+
+/* ---- DuckDB ------------------------------------------------------------------ */
+
+typedef struct sl_duckdb_options {
+  const char *path;    /* database file; created if missing */
+  const char *dataset; /* DuckDB schema name (normalized by the caller) */
+  const char *staging_dataset; /* default "<dataset>_staging" */
+  uint64_t memory_limit_mb; /* 0: DuckDB default */
+  unsigned threads;         /* 0: DuckDB default */
+} sl_duckdb_options;
+
+sl_dest *sl_duckdb_open(const sl_duckdb_options *opts, sl_error *err);
+
+/* Run SQL on the DuckDB destination with the dataset as the default schema;
+ * results written as an aligned text table, CSV or JSON (one object per row).
+ * read_only rejects statements that write. */
+typedef enum sl_query_format { SL_QF_TABLE = 0, SL_QF_CSV, SL_QF_JSON } sl_query_format;
+sl_status sl_duckdb_query(sl_dest *d, const char *sql, bool read_only, sl_query_format fmt,
+                          sl_buf *out, sl_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
