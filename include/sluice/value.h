@@ -27,7 +27,7 @@ extern "C" {
 typedef enum sl_vtype {
   SL_V_NULL = 0,
   SL_V_BOOL,
-  SL_V_INT,    /* fits int64: v.i (num_text holds the source text when parsed) */
+  SL_V_INT,    /* fits int64: v.i */
   SL_V_NUMBER, /* any other number: big integer, decimal or double; see numkind */
   SL_V_STRING,
   SL_V_DATETIME, /* TOML offset/local date-time, local date, local time: text in s,
