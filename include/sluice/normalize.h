@@ -1,7 +1,9 @@
 /* sluice/normalize.h — turns JSON records into rows of relational tables with
  * dlt's layout: nested objects flattened into the row, lists into child
  * tables, system columns, type inference and variant columns, schema
- * evolution under contracts. See DLT_COMPAT.md for the rules.
+ * evolution under contracts. See DLT_COMPAT.md for the rules; the choices
+ * sluice makes where dlt has no answer are listed at the top of
+ * src/normalize/normalize.c.
  *
  * Memory rule: a normalizer borrows the schema and the sink (both must outlive
  * it) and owns its parser and per-record buffers; memory per record is bounded
@@ -69,6 +71,13 @@ sl_status sl_normalizer_event(sl_normalizer *n, const sl_json_event *ev, sl_erro
 sl_status sl_normalizer_end(sl_normalizer *n, sl_error *err);
 
 const sl_normalize_stats *sl_normalizer_stats(const sl_normalizer *n);
+
+/* How root rows get their _dlt_id (child ids are always dlt's deterministic
+ * hash of parent id, table and index; upsert roots hash their primary key).
+ * SL_IDS_SEQUENTIAL is for tests and golden files: "r0000000000001",
+ * "r0000000000002", … (14 characters, like a real id), counted per normalizer. */
+typedef enum sl_id_mode { SL_IDS_RANDOM = 0, SL_IDS_SEQUENTIAL } sl_id_mode;
+void sl_normalizer_set_id_mode(sl_normalizer *n, sl_id_mode mode);
 /* Rows emitted per table since creation: fills names/counts, returns how many tables. */
 size_t sl_normalizer_table_rows(const sl_normalizer *n, const char **names, uint64_t *counts,
                                 size_t cap);

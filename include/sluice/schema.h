@@ -86,6 +86,13 @@ typedef struct sl_column {
   int dedup_sort;   /* 0 none, 1 asc, -1 desc */
   bool variant;     /* a <name>__v_<type> column */
   int precision, scale; /* decimal; 0 means the destination default */
+  /* No data type yet (dlt's "incomplete column"): declared by a hint
+   * (primary_key, merge_key, a `columns` hint without data_type) or seen only
+   * with null values so far. It holds its place in the column order but is not
+   * created in a destination, and no row has a value for it. `type` is
+   * meaningless while set; it clears when the first value arrives. */
+  bool incomplete;
+  bool seen_null_first; /* incomplete because only nulls were seen (x-normalizer) */
 } sl_column;
 
 typedef struct sl_table {
@@ -96,6 +103,8 @@ typedef struct sl_table {
   sl_merge_strategy merge_strategy;
   char *table_format; /* NULL (destination default), "iceberg", "hive" */
   sl_contract contract;
+  bool has_contract;  /* contract set on this (root) table; else the schema's applies */
+  int max_table_nesting; /* -1: the schema's (dlt's x-normalizer.max_nesting) */
   sl_column *columns; /* ordered as they appeared */
   size_t ncolumns, capcolumns;
   void *index_;     /* internal name -> index map */
@@ -132,6 +141,15 @@ sl_table *sl_schema_add_table(sl_schema *s, const char *name, const char *parent
 int sl_table_find_column(const sl_table *t, const char *name, size_t len);
 /* Appends a column (name normalized already); returns its index or -1 with err. */
 int sl_table_add_column(sl_schema *s, sl_table *t, const char *name, sl_dtype type, sl_error *err);
+/* Appends a column with no data type yet (incomplete = true), or returns the
+ * index of the existing column with that name. -1 with err on failure. */
+int sl_table_add_incomplete_column(sl_schema *s, sl_table *t, const char *name, sl_error *err);
+/* True when the table has at least one complete column (dlt: not a "new" table). */
+bool sl_table_has_complete_columns(const sl_table *t);
+/* The contract that applies to t: its root table's when set, else the schema's. */
+sl_contract sl_schema_contract_for(const sl_schema *s, const sl_table *t);
+/* Mark the schema changed (callers that edit table or column fields directly). */
+static inline void sl_schema_touch(sl_schema *s) { s->dirty_ = true; }
 /* The root table of a child table (itself for a root table). */
 sl_table *sl_schema_root_of(const sl_schema *s, sl_table *t);
 /* Child tables of t, directly or transitively, in creation order; returns count
@@ -141,8 +159,15 @@ size_t sl_schema_descendants(const sl_schema *s, const sl_table *t, sl_table **o
 bool sl_table_is_system(const sl_table *t);
 
 /* Recompute version_hash; if it differs from the last one, bump version and
- * push the old hash into previous_hashes. Returns true when it changed. */
+ * push the old hash into previous_hashes. Returns true when it changed.
+ * The hash is SHA3-256 (dlt's choice) of the canonical JSON of the schema's
+ * content (everything but version, version_hash and previous_hashes, keys
+ * sorted), then each table name (sorted) followed by its column names in
+ * order, so that reordering columns changes it; base64. */
 bool sl_schema_bump_version(sl_schema *s);
+/* The content hash as sl_schema_bump_version would compute it, without
+ * changing the schema. out gets 44 characters and a NUL. */
+sl_status sl_schema_content_hash(const sl_schema *s, char out[48]);
 
 /* Serialize in dlt's layout: {version, version_hash, engine_version, name,
  * tables: {name: {columns: {col: {name, data_type, nullable, …}}, write_disposition,
