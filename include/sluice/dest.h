@@ -46,6 +46,14 @@ typedef struct sl_table_count {
 
 typedef struct sl_dest_vt {
   const char *name; /* "duckdb", "filesystem", "athena" */
+  /* Every job of the package (new_jobs, started_jobs, completed_jobs: new ones
+   * move to started first), per its root table's write disposition, then
+   * started → completed once committed. A job that cannot be loaded (corrupt
+   * file, a value its column cannot take) moves to failed_jobs with a
+   * .exception and nothing of the package is committed; a package holding a
+   * failed job is refused (never loaded partially). Tables and columns the
+   * destination lacks are created from the schema (columns still without a
+   * data type are skipped). */
   sl_status (*load_package)(sl_dest *d, sl_package *pkg, sl_schema *schema,
                             const sl_load_request *req, sl_error *err);
   sl_status (*is_loaded)(sl_dest *d, const char *load_id, bool *loaded, sl_error *err);
@@ -81,11 +89,18 @@ typedef struct sl_duckdb_options {
   unsigned threads;         /* 0: DuckDB default */
 } sl_duckdb_options;
 
+/* SL_LOCKED when another process has the file open (DuckDB allows one
+ * writer), SL_DESTINATION for any other failure to open. Loading: one
+ * transaction per package (DDL, the appender, merge SQL, system rows); merge
+ * goes through tables in the staging dataset, made and dropped in that same
+ * transaction. Names are always "catalog"."schema"."table", quoted. */
 sl_dest *sl_duckdb_open(const sl_duckdb_options *opts, sl_error *err);
 
 /* Run SQL on the DuckDB destination with the dataset as the default schema;
  * results written as an aligned text table, CSV or JSON (one object per row).
- * read_only rejects statements that write. */
+ * read_only admits only statements DuckDB classifies as SELECT or EXPLAIN
+ * (SL_INVALID_ARG otherwise, before anything runs) and runs them in a
+ * transaction that is rolled back. Several statements: each result in turn. */
 typedef enum sl_query_format { SL_QF_TABLE = 0, SL_QF_CSV, SL_QF_JSON } sl_query_format;
 sl_status sl_duckdb_query(sl_dest *d, const char *sql, bool read_only, sl_query_format fmt,
                           sl_buf *out, sl_error *err);

@@ -52,6 +52,17 @@ typedef struct sl_row_sink {
  * Binary, append-only while written, with a footer written at close that lists
  * the columns used (name and type) and the row count; a file without a valid
  * footer was not completed and is rejected by the reader. Little-endian.
+ * Columns are defined in the stream on first use; a trailer holds the footer's
+ * offset, the row count and CRC-32s of the rows and of the footer (the layout
+ * is described at the top of src/rows/jobfile.c). Writes go through a 256 KiB
+ * buffer; close fsyncs the file and its folder.
+ *
+ * Reader errors: SL_NOT_FOUND when the file is missing at open; SL_IO with
+ * "corrupt job file <path> at byte <n>: <what>" and err->file / err->offset
+ * set for anything malformed (truncated, no footer, bad checksum, a value out
+ * of bounds, a row count that disagrees with the footer). The checksum and
+ * the counts are verified when the last row has been read, so a caller sees
+ * SL_NOT_FOUND from sl_job_read_row only for a file that is whole.
  */
 
 typedef struct sl_job_writer sl_job_writer;
@@ -76,6 +87,7 @@ typedef struct sl_job_column {
 typedef struct sl_job_reader sl_job_reader;
 sl_job_reader *sl_job_reader_open(const char *path, sl_error *err);
 const char *sl_job_reader_table(const sl_job_reader *r);
+const char *sl_job_reader_path(const sl_job_reader *r); /* as given to open, for messages */
 /* Columns used in the file, in first-use order; the row values' col fields
  * index this list (not the schema's table). */
 size_t sl_job_reader_columns(const sl_job_reader *r, const sl_job_column **cols);

@@ -1,0 +1,537 @@
+/* The DuckDB destination: the connection, statement helpers, the per-load
+ * cache of destination columns, dlt's system tables, and what `sync`,
+ * `drop` and `info` read back (stored state and schema, row counts). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dest/duckdb_int.h"
+#include "sluice/log.h"
+
+/* ---- name sets ------------------------------------------------------------------ */
+
+static uint64_t hash_name(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+bool sl__nameset_has(const sl__nameset *s, const char *name) {
+  if (!s->cap) return false;
+  for (size_t i = hash_name(name) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+    if (!s->slots[i]) return false;
+    if (!strcmp(s->slots[i], name)) return true;
+  }
+}
+
+sl_status sl__nameset_add(sl__nameset *s, const char *name) {
+  if (sl__nameset_has(s, name)) return SL_OK;
+  if ((s->n + 1) * 2 > s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 32;
+    char **slots = calloc(cap, sizeof *slots);
+    if (!slots) return SL_NOMEM;
+    for (size_t j = 0; j < s->cap; j++) {
+      if (!s->slots[j]) continue;
+      size_t i = hash_name(s->slots[j]) & (cap - 1);
+      while (slots[i]) i = (i + 1) & (cap - 1);
+      slots[i] = s->slots[j];
+    }
+    free(s->slots);
+    s->slots = slots;
+    s->cap = cap;
+  }
+  char *copy = strdup(name);
+  if (!copy) return SL_NOMEM;
+  size_t i = hash_name(name) & (s->cap - 1);
+  while (s->slots[i]) i = (i + 1) & (s->cap - 1);
+  s->slots[i] = copy;
+  s->n++;
+  return SL_OK;
+}
+
+void sl__nameset_free(sl__nameset *s) {
+  for (size_t i = 0; i < s->cap; i++) free(s->slots[i]);
+  free(s->slots);
+  memset(s, 0, sizeof *s);
+}
+
+/* ---- statements ----------------------------------------------------------------- */
+
+/* Always catalog.schema.table: a dataset named like the database file would
+ * otherwise be ambiguous ("bench"."t" could be catalog bench, table t). */
+sl_status sl__ddb_name(sl_duckdb *d, sl_buf *b, const char *schema, const char *table) {
+  sl_status st = sl__sql_ident(b, d->catalog);
+  if (!st) st = sl_buf_putc(b, '.');
+  if (!st) st = sl__sql_ident(b, schema);
+  if (!st && table) st = sl_buf_putc(b, '.');
+  if (!st && table) st = sl__sql_ident(b, table);
+  return st;
+}
+
+static sl_status ddb_error(sl_error *err, const char *what, const char *sql) {
+  char brief[160];
+  size_t n = sql ? strlen(sql) : 0;
+  snprintf(brief, sizeof brief, "%.*s%s", (int)(n > 120 ? 120 : n), sql ? sql : "", n > 120 ? "…" : "");
+  return sl_error_set(err, SL_DESTINATION, "DuckDB: %s (in: %s)", what ? what : "unknown error", brief);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+sl_status sl__ddb_exec(sl_duckdb *d, const char *sql, sl_error *err) {
+  duckdb_result res;
+  sl_status st = SL_OK;
+  bool trace = sl_log_get_level() <= SL_LOG_DEBUG;
+  double t0 = trace ? now_s() : 0;
+  if (duckdb_query(d->con, sql, &res) == DuckDBError) st = ddb_error(err, duckdb_result_error(&res), sql);
+  duckdb_destroy_result(&res);
+  if (trace) SL_DEBUG("duckdb %.3f s: %.300s", now_s() - t0, sql);
+  return st;
+}
+
+sl_status sl__ddb_exec_buf(sl_duckdb *d, sl_error *err) {
+  if (!d->sql.data) return SL_OK;
+  return sl__ddb_exec(d, d->sql.data, err);
+}
+
+/* First column of the first row as malloc'ed text (NULL when none). */
+static sl_status first_text(duckdb_result *res, char **out, sl_error *err) {
+  *out = NULL;
+  duckdb_data_chunk ch = duckdb_fetch_chunk(*res);
+  if (!ch) return SL_OK;
+  sl_status st = SL_OK;
+  if (duckdb_data_chunk_get_size(ch) > 0 && duckdb_data_chunk_get_column_count(ch) > 0) {
+    duckdb_vector v = duckdb_data_chunk_get_vector(ch, 0);
+    duckdb_logical_type lt = duckdb_vector_get_column_type(v);
+    duckdb_type id = duckdb_get_type_id(lt);
+    duckdb_destroy_logical_type(&lt);
+    uint64_t *valid = duckdb_vector_get_validity(v);
+    if (valid && !duckdb_validity_row_is_valid(valid, 0)) {
+      /* NULL */
+    } else if (id == DUCKDB_TYPE_VARCHAR || id == DUCKDB_TYPE_BLOB) {
+      duckdb_string_t *s = (duckdb_string_t *)duckdb_vector_get_data(v);
+      uint32_t len = duckdb_string_t_length(s[0]);
+      const char *p = duckdb_string_t_data(&s[0]);
+      if ((*out = malloc(len + 1))) {
+        memcpy(*out, p, len);
+        (*out)[len] = '\0';
+      } else {
+        st = sl_error_set(err, SL_NOMEM, "out of memory");
+      }
+    } else if (id == DUCKDB_TYPE_BIGINT) {
+      if (asprintf(out, "%lld", (long long)((int64_t *)duckdb_vector_get_data(v))[0]) < 0) {
+        *out = NULL;
+        st = sl_error_set(err, SL_NOMEM, "out of memory");
+      }
+    } else if (id == DUCKDB_TYPE_BOOLEAN) {
+      *out = strdup(((bool *)duckdb_vector_get_data(v))[0] ? "true" : "false");
+    } else {
+      st = sl_error_set(err, SL_INTERNAL, "unexpected result type %d", (int)id);
+    }
+  }
+  duckdb_destroy_data_chunk(&ch);
+  return st;
+}
+
+sl_status sl__ddb_run(sl_duckdb *d, const char *sql, const sl__ddb_param *params, size_t n,
+                      char **out, sl_error *err) {
+  if (out) *out = NULL;
+  duckdb_prepared_statement ps = NULL;
+  if (duckdb_prepare(d->con, sql, &ps) == DuckDBError) {
+    sl_status st = ddb_error(err, duckdb_prepare_error(ps), sql);
+    duckdb_destroy_prepare(&ps);
+    return st;
+  }
+  for (size_t i = 0; i < n; i++) {
+    duckdb_state s;
+    if (params[i].is_int)
+      s = duckdb_bind_int64(ps, i + 1, params[i].i);
+    else if (params[i].s)
+      s = duckdb_bind_varchar(ps, i + 1, params[i].s);
+    else
+      s = duckdb_bind_null(ps, i + 1);
+    if (s == DuckDBError) {
+      duckdb_destroy_prepare(&ps);
+      return ddb_error(err, "cannot bind a parameter", sql);
+    }
+  }
+  duckdb_result res;
+  sl_status st = SL_OK;
+  if (duckdb_execute_prepared(ps, &res) == DuckDBError)
+    st = ddb_error(err, duckdb_result_error(&res), sql);
+  else if (out)
+    st = first_text(&res, out, err);
+  duckdb_destroy_result(&res);
+  duckdb_destroy_prepare(&ps);
+  return st;
+}
+
+/* ---- the destination column cache ----------------------------------------------- */
+
+void sl__ddb_cache_clear(sl_duckdb *d) {
+  for (size_t i = 0; i < d->ntables; i++) {
+    sl__ddb_table *t = d->tables[i];
+    free(t->schema);
+    free(t->name);
+    sl__nameset_free(&t->cols);
+    for (size_t j = 0; j < t->norder; j++) free(t->order[j]);
+    free(t->order);
+    free(t);
+  }
+  d->ntables = 0;
+}
+
+sl_status sl__ddb_table_add_col(sl__ddb_table *t, const char *name) {
+  if (sl__nameset_has(&t->cols, name)) return SL_OK;
+  if (t->norder == t->caporder) {
+    size_t cap = t->caporder ? t->caporder * 2 : 16;
+    char **o = realloc(t->order, cap * sizeof *o);
+    if (!o) return SL_NOMEM;
+    t->order = o;
+    t->caporder = cap;
+  }
+  if (!(t->order[t->norder] = strdup(name))) return SL_NOMEM;
+  t->norder++;
+  return sl__nameset_add(&t->cols, name);
+}
+
+sl_status sl__ddb_table_get(sl_duckdb *d, const char *schema, const char *name,
+                            sl__ddb_table **out, sl_error *err) {
+  for (size_t i = 0; i < d->ntables; i++) {
+    if (!strcmp(d->tables[i]->name, name) && !strcmp(d->tables[i]->schema, schema)) {
+      *out = d->tables[i];
+      return SL_OK;
+    }
+  }
+  if (d->ntables == d->captables) {
+    size_t cap = d->captables ? d->captables * 2 : 16;
+    sl__ddb_table **v = realloc(d->tables, cap * sizeof *v);
+    if (!v) return sl_error_set(err, SL_NOMEM, "out of memory");
+    d->tables = v;
+    d->captables = cap;
+  }
+  sl__ddb_table *t = calloc(1, sizeof *t);
+  if (!t || !(t->schema = strdup(schema)) || !(t->name = strdup(name))) {
+    if (t) free(t->schema), free(t);
+    return sl_error_set(err, SL_NOMEM, "out of memory");
+  }
+  d->tables[d->ntables++] = t;
+  *out = t;
+  return sl__ddb_table_refresh(d, t, err);
+}
+
+sl_status sl__ddb_table_refresh(sl_duckdb *d, sl__ddb_table *t, sl_error *err) {
+  sl__nameset_free(&t->cols);
+  for (size_t j = 0; j < t->norder; j++) free(t->order[j]);
+  t->norder = 0;
+  /* Once per table per load: the columns the destination has. */
+  static const char q[] =
+      "SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database() "
+      "AND table_schema = ? AND table_name = ? ORDER BY ordinal_position";
+  duckdb_prepared_statement ps = NULL;
+  duckdb_result res;
+  sl_status st = SL_OK;
+  if (duckdb_prepare(d->con, q, &ps) == DuckDBError) {
+    st = ddb_error(err, duckdb_prepare_error(ps), q);
+    duckdb_destroy_prepare(&ps);
+    return st;
+  }
+  duckdb_bind_varchar(ps, 1, t->schema);
+  duckdb_bind_varchar(ps, 2, t->name);
+  if (duckdb_execute_prepared(ps, &res) == DuckDBError) {
+    st = ddb_error(err, duckdb_result_error(&res), q);
+  } else {
+    duckdb_data_chunk ch;
+    while (!st && (ch = duckdb_fetch_chunk(res)) != NULL) {
+      idx_t rows = duckdb_data_chunk_get_size(ch);
+      duckdb_string_t *s = duckdb_vector_get_data(duckdb_data_chunk_get_vector(ch, 0));
+      for (idx_t r = 0; r < rows && !st; r++) {
+        uint32_t len = duckdb_string_t_length(s[r]);
+        char *col = strndup(duckdb_string_t_data(&s[r]), len);
+        if (!col || sl__ddb_table_add_col(t, col)) st = sl_error_set(err, SL_NOMEM, "out of memory");
+        free(col);
+      }
+      duckdb_destroy_data_chunk(&ch);
+    }
+    t->exists = t->norder > 0;
+  }
+  duckdb_destroy_result(&res);
+  duckdb_destroy_prepare(&ps);
+  return st;
+}
+
+void sl__ddb_type_sql(sl_dtype t, int precision, int scale, char *out, size_t size) {
+  switch (t) {
+    case SL_T_TEXT: snprintf(out, size, "VARCHAR"); break;
+    case SL_T_JSON: snprintf(out, size, "JSON"); break;
+    case SL_T_DOUBLE: snprintf(out, size, "DOUBLE"); break;
+    case SL_T_BOOL: snprintf(out, size, "BOOLEAN"); break;
+    case SL_T_DATE: snprintf(out, size, "DATE"); break;
+    case SL_T_TIMESTAMP: snprintf(out, size, "TIMESTAMP WITH TIME ZONE"); break;
+    case SL_T_BIGINT: snprintf(out, size, "BIGINT"); break;
+    case SL_T_BINARY: snprintf(out, size, "BLOB"); break;
+    case SL_T_TIME: snprintf(out, size, "TIME"); break;
+    case SL_T_WEI: snprintf(out, size, "DECIMAL(38,0)"); break;
+    case SL_T_DECIMAL:
+      if (precision > 0 && precision <= 38 && scale >= 0 && scale <= precision)
+        snprintf(out, size, "DECIMAL(%d,%d)", precision, scale);
+      else
+        snprintf(out, size, "DECIMAL(38,9)");
+      break;
+    default: snprintf(out, size, "VARCHAR"); break;
+  }
+}
+
+/* ---- system tables --------------------------------------------------------------- */
+
+sl_status sl__ddb_create_system_tables(sl_duckdb *d, sl_error *err) {
+  static const char *const ddl[] = {
+      "_dlt_loads",
+      "(\"load_id\" VARCHAR NOT NULL, \"schema_name\" VARCHAR, \"status\" BIGINT NOT NULL, "
+      "\"inserted_at\" TIMESTAMP WITH TIME ZONE NOT NULL, \"schema_version_hash\" VARCHAR)",
+      "_dlt_version",
+      "(\"version\" BIGINT NOT NULL, \"engine_version\" BIGINT NOT NULL, "
+      "\"inserted_at\" TIMESTAMP WITH TIME ZONE NOT NULL, \"schema_name\" VARCHAR NOT NULL, "
+      "\"version_hash\" VARCHAR NOT NULL, \"schema\" VARCHAR NOT NULL)",
+      "_dlt_pipeline_state",
+      "(\"version\" BIGINT NOT NULL, \"engine_version\" BIGINT NOT NULL, "
+      "\"pipeline_name\" VARCHAR NOT NULL, \"state\" VARCHAR NOT NULL, "
+      "\"created_at\" TIMESTAMP WITH TIME ZONE NOT NULL, \"version_hash\" VARCHAR, "
+      "\"_dlt_load_id\" VARCHAR NOT NULL, \"_dlt_id\" VARCHAR NOT NULL)",
+  };
+  for (size_t i = 0; i < sizeof ddl / sizeof *ddl; i += 2) {
+    sl__ddb_table *t;
+    sl_status st = sl__ddb_table_get(d, d->base.dataset, ddl[i], &t, err);
+    if (st) return st;
+    if (t->exists) continue;
+    sl_buf_reset(&d->sql);
+    sl_buf_puts(&d->sql, "CREATE TABLE IF NOT EXISTS ");
+    sl__ddb_name(d, &d->sql, d->base.dataset, ddl[i]);
+    sl_buf_puts(&d->sql, ddl[i + 1]);
+    if ((st = sl__ddb_exec_buf(d, err))) return st;
+    if ((st = sl__ddb_table_refresh(d, t, err))) return st;
+  }
+  return SL_OK;
+}
+
+/* Whether schema.table exists (no cache: used outside loads). */
+static sl_status table_exists(sl_duckdb *d, const char *schema, const char *table, bool *yes,
+                              sl_error *err) {
+  char *v = NULL;
+  sl__ddb_param p[] = {SL_PS(schema), SL_PS(table)};
+  sl_status st = sl__ddb_run(d,
+                             "SELECT CAST(count(*) AS BIGINT) FROM information_schema.tables WHERE "
+                             "table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+                             p, 2, &v, err);
+  *yes = !st && v && strcmp(v, "0") != 0;
+  free(v);
+  return st;
+}
+
+sl_status sl__ddb_is_loaded(sl_dest *dst, const char *load_id, bool *loaded, sl_error *err) {
+  sl_duckdb *d = (sl_duckdb *)dst;
+  *loaded = false;
+  bool exists;
+  sl_status st = table_exists(d, dst->dataset, "_dlt_loads", &exists, err);
+  if (st || !exists) return st;
+  sl_buf_reset(&d->sql);
+  sl_buf_puts(&d->sql, "SELECT CAST(count(*) AS BIGINT) FROM ");
+  sl__ddb_name(d, &d->sql, dst->dataset, "_dlt_loads");
+  sl_buf_puts(&d->sql, " WHERE \"load_id\" = ?");
+  char *v = NULL;
+  sl__ddb_param p[] = {SL_PS(load_id)};
+  st = sl__ddb_run(d, d->sql.data, p, 1, &v, err);
+  *loaded = !st && v && strcmp(v, "0") != 0;
+  free(v);
+  return st;
+}
+
+static sl_status ddb_stored_state(sl_dest *dst, const char *pipeline_name, char **state_json,
+                                  sl_error *err) {
+  sl_duckdb *d = (sl_duckdb *)dst;
+  *state_json = NULL;
+  bool e1, e2;
+  sl_status st = table_exists(d, dst->dataset, "_dlt_pipeline_state", &e1, err);
+  if (!st) st = table_exists(d, dst->dataset, "_dlt_loads", &e2, err);
+  if (st || !e1 || !e2) return st;
+  sl_buf_reset(&d->sql);
+  sl_buf_puts(&d->sql, "SELECT s.\"state\" FROM ");
+  sl__ddb_name(d, &d->sql, dst->dataset, "_dlt_pipeline_state");
+  sl_buf_puts(&d->sql, " AS s JOIN ");
+  sl__ddb_name(d, &d->sql, dst->dataset, "_dlt_loads");
+  sl_buf_puts(&d->sql,
+              " AS l ON l.\"load_id\" = s.\"_dlt_load_id\" WHERE s.\"pipeline_name\" = ? AND "
+              "l.\"status\" = 0 ORDER BY length(l.\"load_id\") DESC, l.\"load_id\" DESC, "
+              "s.\"created_at\" DESC LIMIT 1");
+  char *v = NULL;
+  sl__ddb_param p[] = {SL_PS(pipeline_name)};
+  if ((st = sl__ddb_run(d, d->sql.data, p, 1, &v, err)) || !v) return st;
+  st = sl__dest_state_decode(v, strlen(v), state_json, err);
+  free(v);
+  return st;
+}
+
+static sl_status ddb_stored_schema(sl_dest *dst, const char *schema_name, char **schema_json,
+                                   sl_error *err) {
+  sl_duckdb *d = (sl_duckdb *)dst;
+  *schema_json = NULL;
+  bool exists;
+  sl_status st = table_exists(d, dst->dataset, "_dlt_version", &exists, err);
+  if (st || !exists) return st;
+  sl_buf_reset(&d->sql);
+  sl_buf_puts(&d->sql, "SELECT \"schema\" FROM ");
+  sl__ddb_name(d, &d->sql, dst->dataset, "_dlt_version");
+  sl_buf_puts(&d->sql, " WHERE \"schema_name\" = ? ORDER BY \"inserted_at\" DESC, \"version\" DESC LIMIT 1");
+  sl__ddb_param p[] = {SL_PS(schema_name)};
+  return sl__ddb_run(d, d->sql.data, p, 1, schema_json, err);
+}
+
+static sl_status ddb_drop_tables(sl_dest *dst, const char *const *tables, size_t n, sl_error *err) {
+  sl_duckdb *d = (sl_duckdb *)dst;
+  sl_status st = sl__ddb_exec(d, "BEGIN TRANSACTION", err);
+  for (size_t i = 0; i < n && !st; i++) {
+    sl_buf_reset(&d->sql);
+    sl_buf_puts(&d->sql, "DROP TABLE IF EXISTS ");
+    sl__ddb_name(d, &d->sql, dst->dataset, tables[i]);
+    st = sl__ddb_exec_buf(d, err);
+  }
+  if (!st) return sl__ddb_exec(d, "COMMIT", err);
+  sl__ddb_exec(d, "ROLLBACK", NULL);
+  return st;
+}
+
+static sl_status ddb_row_counts(sl_dest *dst, const sl_schema *schema, sl_table_count **out,
+                                size_t *n, sl_error *err) {
+  sl_duckdb *d = (sl_duckdb *)dst;
+  *out = NULL;
+  *n = 0;
+  sl_table_count *c = calloc(schema->ntables ? schema->ntables : 1, sizeof *c);
+  if (!c) return sl_error_set(err, SL_NOMEM, "out of memory");
+  sl_status st = SL_OK;
+  size_t k = 0;
+  for (size_t i = 0; i < schema->ntables && !st; i++) {
+    const sl_table *t = schema->tables[i];
+    if (sl_table_is_system(t)) continue;
+    bool exists;
+    if ((st = table_exists(d, dst->dataset, t->name, &exists, err))) break;
+    c[k].rows = -1;
+    if (!(c[k].table = strdup(t->name))) {
+      st = sl_error_set(err, SL_NOMEM, "out of memory");
+      break;
+    }
+    k++;
+    if (!exists) continue;
+    sl_buf_reset(&d->sql);
+    sl_buf_puts(&d->sql, "SELECT CAST(count(*) AS BIGINT) FROM ");
+    sl__ddb_name(d, &d->sql, dst->dataset, t->name);
+    char *v = NULL;
+    if ((st = sl__ddb_run(d, d->sql.data, NULL, 0, &v, err))) break;
+    c[k - 1].rows = v ? strtoll(v, NULL, 10) : 0;
+    free(v);
+  }
+  if (st) {
+    sl_table_counts_free(c, k);
+    return st;
+  }
+  *out = c;
+  *n = k;
+  return SL_OK;
+}
+
+static void ddb_close(sl_dest *dst) {
+  sl_duckdb *d = (sl_duckdb *)dst;
+  sl__ddb_cache_clear(d);
+  free(d->tables);
+  if (d->con) duckdb_disconnect(&d->con);
+  if (d->db) duckdb_close(&d->db);
+  sl_buf_free(&d->sql);
+  free(d->path);
+  free(d->staging);
+  free(d->catalog);
+  free(d->base.dataset);
+  free(d);
+}
+
+const sl_dest_vt sl__duckdb_vt = {
+    .name = "duckdb",
+    .load_package = sl__ddb_load_package,
+    .is_loaded = sl__ddb_is_loaded,
+    .stored_state = ddb_stored_state,
+    .stored_schema = ddb_stored_schema,
+    .drop_tables = ddb_drop_tables,
+    .row_counts = ddb_row_counts,
+    .close = ddb_close,
+};
+
+sl_dest *sl_duckdb_open(const sl_duckdb_options *opts, sl_error *err) {
+  if (!opts || !opts->path || !*opts->path || !opts->dataset || !*opts->dataset) {
+    sl_error_set(err, SL_INVALID_ARG, "the DuckDB destination needs a database path and a dataset name");
+    return NULL;
+  }
+  sl_duckdb *d = calloc(1, sizeof *d);
+  if (!d) {
+    sl_error_set(err, SL_NOMEM, "out of memory");
+    return NULL;
+  }
+  d->base.vt = &sl__duckdb_vt;
+  d->base.dataset = strdup(opts->dataset);
+  d->path = strdup(opts->path);
+  if (opts->staging_dataset && *opts->staging_dataset)
+    d->staging = strdup(opts->staging_dataset);
+  else if (asprintf(&d->staging, "%s_staging", opts->dataset) < 0)
+    d->staging = NULL;
+  if (!d->base.dataset || !d->path || !d->staging) {
+    ddb_close(&d->base);
+    sl_error_set(err, SL_NOMEM, "out of memory");
+    return NULL;
+  }
+  duckdb_config cfg = NULL;
+  char *open_err = NULL, opt[64];
+  if (duckdb_create_config(&cfg) == DuckDBError) {
+    ddb_close(&d->base);
+    sl_error_set(err, SL_NOMEM, "cannot create a DuckDB configuration");
+    return NULL;
+  }
+  if (opts->threads) {
+    snprintf(opt, sizeof opt, "%u", opts->threads);
+    duckdb_set_config(cfg, "threads", opt);
+  }
+  if (opts->memory_limit_mb) {
+    snprintf(opt, sizeof opt, "%lluMB", (unsigned long long)opts->memory_limit_mb);
+    duckdb_set_config(cfg, "memory_limit", opt);
+  }
+  duckdb_state s = duckdb_open_ext(opts->path, &d->db, cfg, &open_err);
+  duckdb_destroy_config(&cfg);
+  if (s == DuckDBError) {
+    const char *m = open_err ? open_err : "unknown error";
+    /* DuckDB reports a held file lock only in its message text. */
+    if (strstr(m, "Could not set lock") || strstr(m, "Conflicting lock"))
+      sl_error_set(err, SL_LOCKED,
+                   "the database %s is in use by another process (DuckDB allows one writer): %s",
+                   opts->path, m);
+    else
+      sl_error_set(err, SL_DESTINATION, "cannot open the DuckDB database %s: %s", opts->path, m);
+    sl_error_at(err, opts->path, 0, 0, -1);
+    if (open_err) duckdb_free(open_err);
+    d->db = NULL;
+    ddb_close(&d->base);
+    return NULL;
+  }
+  if (duckdb_connect(d->db, &d->con) == DuckDBError) {
+    d->con = NULL;
+    sl_error_set(err, SL_DESTINATION, "cannot connect to the DuckDB database %s", opts->path);
+    ddb_close(&d->base);
+    return NULL;
+  }
+  if (sl__ddb_run(d, "SELECT current_database()", NULL, 0, &d->catalog, err) || !d->catalog) {
+    if (!d->catalog) sl_error_set(err, SL_DESTINATION, "cannot read the catalog name of %s", opts->path);
+    ddb_close(&d->base);
+    return NULL;
+  }
+  return &d->base;
+}

@@ -1,0 +1,770 @@
+/* Loading a package into DuckDB: every job of the package, the write
+ * dispositions (append, replace of a whole table chain, merge by
+ * delete-insert or upsert through staging tables), and dlt's _dlt_loads,
+ * _dlt_version and _dlt_pipeline_state rows, all in ONE transaction. Killed
+ * at any instant, the database has the package entirely or not at all; a
+ * load id already in _dlt_loads is never loaded again. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dest/duckdb_int.h"
+#include "sluice/log.h"
+#include "sluice/value.h"
+
+#define SEQ_COL "__sl_seq"  /* staging: load order, for "last row wins" */
+#define RN_COL "__sl_rn"
+#define KEEP_TABLE "__sl_keep" /* temp: _dlt_id of the root rows a merge keeps */
+
+static const char *const job_folder[] = {"new_jobs", "started_jobs", "completed_jobs", "failed_jobs"};
+
+typedef struct job {
+  char *name;
+  sl_job_state state; /* the folder it is in */
+  char *table;
+  uint64_t rows;
+} job;
+
+typedef struct load_ctx {
+  sl_duckdb *d;
+  sl_package *pkg;
+  sl_schema *schema;
+  const sl_load_request *req;
+  job *jobs;
+  size_t njobs;
+  sl_table **roots; /* distinct roots of the jobs' tables, in job order */
+  size_t nroots;
+  sl_table **chain; /* scratch: a root's descendants */
+  bool staging_ready;
+  int64_t seq;
+  bool sql_failed;
+  uint64_t rows;
+  double t_append, t_merge; /* seconds, for the log */
+} load_ctx;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- SQL building (errors are remembered and reported at exec) -------------------- */
+
+static void S(load_ctx *c, const char *s) {
+  if (sl_buf_puts(&c->d->sql, s)) c->sql_failed = true;
+}
+static void SF(load_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void SF(load_ctx *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (sl_buf_vprintf(&c->d->sql, fmt, ap)) c->sql_failed = true;
+  va_end(ap);
+}
+static void SI(load_ctx *c, const char *ident) {
+  if (sl__sql_ident(&c->d->sql, ident)) c->sql_failed = true;
+}
+static void ST(load_ctx *c, const char *schema, const char *table) {
+  if (sl__ddb_name(c->d, &c->d->sql, schema, table)) c->sql_failed = true;
+}
+static void SA(load_ctx *c, const char *alias, const char *col) { /* alias."col" */
+  S(c, alias);
+  S(c, ".");
+  SI(c, col);
+}
+static void sql_begin(load_ctx *c) {
+  sl_buf_reset(&c->d->sql);
+  c->sql_failed = false;
+}
+static sl_status sql_run(load_ctx *c, sl_error *err) {
+  if (c->sql_failed) return sl_error_set(err, SL_NOMEM, "out of memory building SQL");
+  return sl__ddb_exec_buf(c->d, err);
+}
+
+/* ---- jobs ------------------------------------------------------------------------- */
+
+static void jobs_free(load_ctx *c) {
+  for (size_t i = 0; i < c->njobs; i++) {
+    free(c->jobs[i].name);
+    free(c->jobs[i].table);
+  }
+  free(c->jobs);
+  c->jobs = NULL;
+  c->njobs = 0;
+}
+
+static void job_path(const load_ctx *c, const job *j, char *out, size_t size) {
+  if (sl_package_file_path(c->pkg, job_folder[j->state], j->name, out, size)) out[0] = '\0';
+}
+
+/* A job that cannot be loaded goes to failed_jobs with the error beside it. */
+static void fail_job(load_ctx *c, job *j, const sl_error *why) {
+  char msg[1200];
+  sl_error_format(why, msg, sizeof msg);
+  sl_error e;
+  sl_error_clear(&e);
+  if (sl_package_move_job(c->pkg, j->name, j->state, SL_JOB_FAILED, msg, &e) == SL_OK)
+    j->state = SL_JOB_FAILED;
+  else
+    SL_ERROR("cannot move the failed job %s to failed_jobs: %s", j->name, e.msg);
+}
+
+static sl_status refuse_failed(load_ctx *c, sl_error *err) {
+  char **names = NULL;
+  size_t n = 0;
+  sl_status st = sl_package_list_jobs(c->pkg, SL_JOB_FAILED, &names, &n, err);
+  if (st || n == 0) {
+    sl_package_list_free(names, n);
+    return st;
+  }
+  char exc[300], *why = NULL;
+  snprintf(exc, sizeof exc, "failed_jobs/%s.exception", names[0]);
+  sl_package_read_file(c->pkg, exc, &why, NULL, NULL);
+  st = sl_error_set(err, SL_DESTINATION,
+                    "package %s has %zu failed job(s) and is not loaded partially; first: %s: %s",
+                    sl_package_load_id(c->pkg), n, names[0], why ? why : "(no message)");
+  free(why);
+  sl_package_list_free(names, n);
+  return st;
+}
+
+/* Every job of the package (new jobs move to started first), checked for a
+ * complete footer before anything touches the database. */
+static sl_status gather_jobs(load_ctx *c, sl_error *err) {
+  char **names = NULL;
+  size_t n = 0;
+  sl_status st = sl_package_list_jobs(c->pkg, SL_JOB_NEW, &names, &n, err);
+  for (size_t i = 0; i < n && !st; i++)
+    st = sl_package_move_job(c->pkg, names[i], SL_JOB_NEW, SL_JOB_STARTED, NULL, err);
+  sl_package_list_free(names, n);
+  if (st) return st;
+  for (int js = SL_JOB_STARTED; js <= SL_JOB_COMPLETED && !st; js++) {
+    names = NULL;
+    n = 0;
+    if ((st = sl_package_list_jobs(c->pkg, (sl_job_state)js, &names, &n, err))) break;
+    job *v = realloc(c->jobs, (c->njobs + n + 1) * sizeof *v);
+    if (!v) {
+      sl_package_list_free(names, n);
+      return sl_error_set(err, SL_NOMEM, "out of memory");
+    }
+    c->jobs = v;
+    for (size_t i = 0; i < n; i++) {
+      c->jobs[c->njobs++] = (job){names[i], (sl_job_state)js, NULL, 0};
+      names[i] = NULL;
+    }
+    sl_package_list_free(names, n);
+  }
+  if (st) return st;
+  for (size_t i = 0; i < c->njobs; i++) {
+    job *j = &c->jobs[i];
+    char path[4096];
+    job_path(c, j, path, sizeof path);
+    sl_job_reader *r = sl_job_reader_open(path, err);
+    if (!r) {
+      st = err && err->code ? err->code : SL_IO;
+      if (st != SL_NOMEM) fail_job(c, j, err);
+      return st;
+    }
+    j->table = strdup(sl_job_reader_table(r));
+    j->rows = sl_job_reader_row_count(r);
+    sl_job_reader_close(r);
+    if (!j->table) return sl_error_set(err, SL_NOMEM, "out of memory");
+    if (!sl_schema_find_table(c->schema, j->table)) {
+      st = sl_error_set(err, SL_SCHEMA, "the job %s is for table %s, which the package schema lacks",
+                        path, j->table);
+      sl_error_where(err, j->table, NULL);
+      return st;
+    }
+  }
+  return SL_OK;
+}
+
+/* ---- tables ----------------------------------------------------------------------- */
+
+/* Make schema.table have every column of t and of the job (create or ALTER).
+ * Staging tables are made fresh once per load, without NOT NULL, with SEQ_COL. */
+static sl_status ensure_table(load_ctx *c, const char *schema, const sl_table *t,
+                              const sl_job_column *jc, size_t njc, bool staging,
+                              sl__ddb_table **out, sl_error *err) {
+  sl__ddb_table *dt;
+  sl_status st = sl__ddb_table_get(c->d, schema, t->name, &dt, err);
+  if (st) return st;
+  if (out) *out = dt;
+  char type[64];
+  size_t ncreate = njc;
+  for (size_t i = 0; i < t->ncolumns; i++) ncreate += !t->columns[i].incomplete;
+  if (ncreate == 0) return SL_OK; /* no column with a type yet: nothing to create */
+  if (!dt->exists || (staging && !dt->fresh)) {
+    /* Columns: the schema's (in its order), then job columns it lacks. */
+    sql_begin(c);
+    S(c, staging ? "CREATE OR REPLACE TABLE " : "CREATE TABLE ");
+    ST(c, schema, t->name);
+    S(c, " (");
+    sl__nameset_free(&dt->cols);
+    for (size_t i = 0; i < dt->norder; i++) free(dt->order[i]);
+    dt->norder = 0;
+    bool first = true;
+    for (size_t i = 0; i < t->ncolumns + njc; i++) {
+      const char *name = i < t->ncolumns ? t->columns[i].name : jc[i - t->ncolumns].name;
+      if (i < t->ncolumns && t->columns[i].incomplete) continue; /* no type yet: not created */
+      if (sl__nameset_has(&dt->cols, name)) continue;
+      if (i < t->ncolumns) {
+        const sl_column *col = &t->columns[i];
+        sl__ddb_type_sql(col->type, col->precision, col->scale, type, sizeof type);
+      } else {
+        sl__ddb_type_sql(jc[i - t->ncolumns].type, 0, 0, type, sizeof type);
+      }
+      if (!first) S(c, ", ");
+      first = false;
+      SI(c, name);
+      SF(c, " %s", type);
+      if (!staging && i < t->ncolumns && !t->columns[i].nullable) S(c, " NOT NULL");
+      if (sl__ddb_table_add_col(dt, name)) return sl_error_set(err, SL_NOMEM, "out of memory");
+    }
+    if (staging) {
+      if (!first) S(c, ", ");
+      SI(c, SEQ_COL);
+      S(c, " BIGINT");
+    }
+    S(c, ")");
+    if ((st = sql_run(c, err))) {
+      sl_error_where(err, t->name, NULL);
+      return st;
+    }
+    if (staging && sl__ddb_table_add_col(dt, SEQ_COL)) return sl_error_set(err, SL_NOMEM, "out of memory");
+    dt->exists = true;
+    dt->fresh = staging;
+    return SL_OK;
+  }
+  /* Existing table: add what it lacks. NOT NULL cannot be added to a column
+   * of existing rows, so new columns are nullable (as dlt does). */
+  for (size_t i = 0; i < t->ncolumns + njc; i++) {
+    const char *name = i < t->ncolumns ? t->columns[i].name : jc[i - t->ncolumns].name;
+    if (i < t->ncolumns && t->columns[i].incomplete) continue;
+    if (sl__nameset_has(&dt->cols, name)) continue;
+    if (i < t->ncolumns)
+      sl__ddb_type_sql(t->columns[i].type, t->columns[i].precision, t->columns[i].scale, type, sizeof type);
+    else
+      sl__ddb_type_sql(jc[i - t->ncolumns].type, 0, 0, type, sizeof type);
+    sql_begin(c);
+    S(c, "ALTER TABLE ");
+    ST(c, schema, t->name);
+    S(c, " ADD COLUMN ");
+    SI(c, name);
+    SF(c, " %s", type);
+    if ((st = sql_run(c, err))) {
+      sl_error_where(err, t->name, name);
+      return st;
+    }
+    if (sl__ddb_table_add_col(dt, name)) return sl_error_set(err, SL_NOMEM, "out of memory");
+  }
+  return SL_OK;
+}
+
+static sl__ddb_table *cached(load_ctx *c, const char *schema, const char *name) {
+  for (size_t i = 0; i < c->d->ntables; i++) {
+    sl__ddb_table *t = c->d->tables[i];
+    if (!strcmp(t->schema, schema) && !strcmp(t->name, name)) return t;
+  }
+  return NULL;
+}
+
+/* The root and its descendants; returns the count written into c->chain. */
+static size_t chain_of(load_ctx *c, sl_table *root) {
+  c->chain[0] = root;
+  return 1 + sl_schema_descendants(c->schema, root, c->chain + 1, c->schema->ntables);
+}
+
+static bool is_merge(const sl_table *root) { return root->write_disposition == SL_WD_MERGE; }
+
+/* ---- dispositions ------------------------------------------------------------------ */
+
+static sl_status replace_chain(load_ctx *c, sl_table *root, sl_error *err) {
+  size_t n = chain_of(c, root);
+  for (size_t i = 0; i < n; i++) {
+    sl__ddb_table *dt;
+    sl_status st = sl__ddb_table_get(c->d, c->d->base.dataset, c->chain[i]->name, &dt, err);
+    if (st) return st;
+    if (!dt->exists) continue;
+    sql_begin(c);
+    S(c, "DELETE FROM ");
+    ST(c, c->d->base.dataset, c->chain[i]->name);
+    if ((st = sql_run(c, err))) {
+      sl_error_where(err, c->chain[i]->name, NULL);
+      return st;
+    }
+  }
+  return SL_OK;
+}
+
+/* Column roles on the root table of a merge. */
+typedef struct merge_cols {
+  const sl_column *pk[32], *mk[32];
+  size_t npk, nmk;
+  const sl_column *hard_delete, *dedup_sort;
+} merge_cols;
+
+static void merge_cols_of(const sl_table *root, merge_cols *m) {
+  memset(m, 0, sizeof *m);
+  for (size_t i = 0; i < root->ncolumns; i++) {
+    const sl_column *col = &root->columns[i];
+    if (col->incomplete) continue;
+    if (col->primary_key && m->npk < 32) m->pk[m->npk++] = col;
+    if (col->merge_key && m->nmk < 32) m->mk[m->nmk++] = col;
+    if (col->hard_delete && !m->hard_delete) m->hard_delete = col;
+    if (col->dedup_sort && !m->dedup_sort) m->dedup_sort = col;
+  }
+}
+
+static void keys_equal(load_ctx *c, const sl_column *const *k, size_t n) {
+  S(c, "(");
+  for (size_t i = 0; i < n; i++) {
+    if (i) S(c, " AND ");
+    SA(c, "d", k[i]->name);
+    S(c, " = ");
+    SA(c, "s", k[i]->name);
+  }
+  S(c, ")");
+}
+
+/* dlt: a primary key match OR a merge key match. */
+static void key_cond(load_ctx *c, const merge_cols *m, bool with_merge_key) {
+  S(c, "(");
+  if (m->npk) keys_equal(c, m->pk, m->npk);
+  if (m->npk && m->nmk && with_merge_key) S(c, " OR ");
+  if (m->nmk && with_merge_key) keys_equal(c, m->mk, m->nmk);
+  S(c, ")");
+}
+
+/* dlt: a bool hard_delete column deletes when true, any other type when not NULL. */
+static void deleted(load_ctx *c, const merge_cols *m, const char *alias, bool yes) {
+  if (!m->hard_delete) {
+    S(c, yes ? "FALSE" : "TRUE");
+    return;
+  }
+  S(c, "(");
+  SA(c, alias, m->hard_delete->name);
+  if (m->hard_delete->type == SL_T_BOOL)
+    S(c, yes ? " IS TRUE)" : " IS NOT TRUE)");
+  else
+    S(c, yes ? " IS NOT NULL)" : " IS NULL)");
+}
+
+/* The staging rows of the root that survive dedup (the last of each primary
+ * key, or the first by dedup_sort), hard deletes included. Aliased s. */
+static void deduped_root(load_ctx *c, const merge_cols *m, const char *root) {
+  const char *stg = c->d->staging;
+  if (!m->npk) {
+    S(c, "(SELECT * FROM ");
+    ST(c, stg, root);
+    S(c, ") AS s");
+    return;
+  }
+  S(c, "(SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY ");
+  for (size_t i = 0; i < m->npk; i++) {
+    if (i) S(c, ", ");
+    SI(c, m->pk[i]->name);
+  }
+  S(c, " ORDER BY ");
+  if (m->dedup_sort) {
+    SI(c, m->dedup_sort->name);
+    S(c, m->dedup_sort->dedup_sort < 0 ? " DESC NULLS LAST, " : " ASC NULLS LAST, ");
+  }
+  SI(c, SEQ_COL);
+  S(c, " DESC) AS ");
+  SI(c, RN_COL);
+  S(c, " FROM ");
+  ST(c, stg, root);
+  S(c, ") WHERE ");
+  SI(c, RN_COL);
+  S(c, " = 1) AS s");
+}
+
+static void column_list(load_ctx *c, const sl__ddb_table *stg, const char *alias) {
+  bool first = true;
+  for (size_t i = 0; i < stg->norder; i++) {
+    if (!strcmp(stg->order[i], SEQ_COL)) continue;
+    if (!first) S(c, ", ");
+    first = false;
+    if (alias) SA(c, alias, stg->order[i]);
+    else SI(c, stg->order[i]);
+  }
+}
+
+static sl_status need_column(const sl__ddb_table *t, const char *col, const char *why, sl_error *err) {
+  if (sl__nameset_has(&t->cols, col)) return SL_OK;
+  sl_error_set(err, SL_SCHEMA, "table %s has no column %s, which %s needs", t->name, col, why);
+  sl_error_where(err, t->name, col);
+  return SL_SCHEMA;
+}
+
+/* The staged rows of a child table into the dataset: all of them, or only
+ * those whose root the merge keeps (KEEP_TABLE). */
+static sl_status insert_staged_child(load_ctx *c, const char *name, bool kept_roots_only,
+                                     sl_error *err) {
+  sl__ddb_table *sc = cached(c, c->d->staging, name);
+  if (!sc || !sc->fresh) return SL_OK;
+  sl_status st;
+  if (kept_roots_only && (st = need_column(sc, "_dlt_root_id", "a merge of its root table", err)))
+    return st;
+  sql_begin(c);
+  S(c, "INSERT INTO ");
+  ST(c, c->d->base.dataset, name);
+  S(c, " (");
+  column_list(c, sc, NULL);
+  S(c, ") SELECT ");
+  column_list(c, sc, NULL);
+  S(c, " FROM ");
+  ST(c, c->d->staging, name);
+  if (kept_roots_only) S(c, " WHERE \"_dlt_root_id\" IN (SELECT \"_dlt_id\" FROM " KEEP_TABLE ")");
+  if ((st = sql_run(c, err))) sl_error_where(err, name, NULL);
+  return st;
+}
+
+/* Delete-insert (dlt's default merge) or upsert of one root and its children. */
+static sl_status merge_chain(load_ctx *c, sl_table *root, sl_error *err) {
+  const char *ds = c->d->base.dataset, *stg = c->d->staging;
+  merge_cols m;
+  merge_cols_of(root, &m);
+  bool upsert = root->merge_strategy == SL_MERGE_UPSERT;
+  size_t n = chain_of(c, root);
+  sl__ddb_table *sroot = cached(c, stg, root->name), *droot;
+  if (sroot && !sroot->fresh) sroot = NULL; /* no staging table made in this load */
+  sl_status st = sl__ddb_table_get(c->d, ds, root->name, &droot, err);
+  if (st) return st;
+  if (upsert && !m.npk) {
+    sl_error_set(err, SL_SCHEMA, "table %s merges by upsert but has no primary key", root->name);
+    sl_error_where(err, root->name, NULL);
+    return SL_SCHEMA;
+  }
+  bool keys = m.npk || m.nmk;
+  bool children_staged = false;
+  for (size_t i = 1; i < n; i++) {
+    sl__ddb_table *sc = cached(c, stg, c->chain[i]->name);
+    if (sc && sc->fresh) children_staged = true;
+  }
+  /* 1. Children of the target rows about to be replaced or deleted go first
+   *    (found through the roots that still exist). */
+  if (keys && sroot && droot->exists && n > 1) {
+    if ((st = need_column(droot, "_dlt_id", "a merge with child tables", err))) return st;
+    for (size_t i = 1; i < n; i++) {
+      sl__ddb_table *dc;
+      if ((st = sl__ddb_table_get(c->d, ds, c->chain[i]->name, &dc, err))) return st;
+      if (!dc->exists) continue;
+      if ((st = need_column(dc, "_dlt_root_id", "a merge of its root table", err))) return st;
+      sql_begin(c);
+      S(c, "DELETE FROM ");
+      ST(c, ds, c->chain[i]->name);
+      S(c, " WHERE \"_dlt_root_id\" IN (SELECT d.\"_dlt_id\" FROM ");
+      ST(c, ds, root->name);
+      S(c, " AS d WHERE EXISTS (SELECT 1 FROM ");
+      ST(c, stg, root->name);
+      S(c, " AS s WHERE ");
+      key_cond(c, &m, !upsert);
+      S(c, "))");
+      if ((st = sql_run(c, err))) return st;
+    }
+  }
+  if (!sroot) {
+    /* Only child rows were staged (no root job): they are appended. */
+    for (size_t i = 1; i < n; i++)
+      if ((st = insert_staged_child(c, c->chain[i]->name, false, err))) return st;
+    return SL_OK;
+  }
+  /* 2. The root rows this load keeps, when children need them. */
+  if (children_staged) {
+    if ((st = need_column(sroot, "_dlt_id", "a merge with child tables", err))) return st;
+    sql_begin(c);
+    S(c, "CREATE OR REPLACE TEMP TABLE " KEEP_TABLE " AS SELECT s.\"_dlt_id\" FROM ");
+    deduped_root(c, &m, root->name);
+    S(c, " WHERE ");
+    deleted(c, &m, "s", false);
+    if ((st = sql_run(c, err))) return st;
+  }
+  /* 3. The root. */
+  sql_begin(c);
+  if (upsert) {
+    S(c, "MERGE INTO ");
+    ST(c, ds, root->name);
+    S(c, " AS d USING ");
+    deduped_root(c, &m, root->name);
+    S(c, " ON ");
+    key_cond(c, &m, false);
+    if (m.hard_delete) {
+      S(c, " WHEN MATCHED AND ");
+      deleted(c, &m, "s", true);
+      S(c, " THEN DELETE");
+    }
+    S(c, " WHEN MATCHED THEN UPDATE SET ");
+    bool first = true;
+    for (size_t i = 0; i < sroot->norder; i++) {
+      if (!strcmp(sroot->order[i], SEQ_COL)) continue;
+      if (!first) S(c, ", ");
+      first = false;
+      SI(c, sroot->order[i]);
+      S(c, " = ");
+      SA(c, "s", sroot->order[i]);
+    }
+    S(c, " WHEN NOT MATCHED AND ");
+    deleted(c, &m, "s", false);
+    S(c, " THEN INSERT (");
+    column_list(c, sroot, NULL);
+    S(c, ") VALUES (");
+    column_list(c, sroot, "s");
+    S(c, ")");
+  } else {
+    if (keys && droot->exists) {
+      S(c, "DELETE FROM ");
+      ST(c, ds, root->name);
+      S(c, " AS d WHERE EXISTS (SELECT 1 FROM ");
+      ST(c, stg, root->name);
+      S(c, " AS s WHERE ");
+      key_cond(c, &m, true);
+      S(c, ")");
+      if ((st = sql_run(c, err))) return st;
+      sql_begin(c);
+    }
+    S(c, "INSERT INTO ");
+    ST(c, ds, root->name);
+    S(c, " (");
+    column_list(c, sroot, NULL);
+    S(c, ") SELECT ");
+    column_list(c, sroot, "s");
+    S(c, " FROM ");
+    deduped_root(c, &m, root->name);
+    S(c, " WHERE ");
+    deleted(c, &m, "s", false);
+  }
+  if ((st = sql_run(c, err))) {
+    sl_error_where(err, root->name, NULL);
+    return st;
+  }
+  /* 4. Children of the kept roots. */
+  for (size_t i = 1; i < n && children_staged; i++)
+    if ((st = insert_staged_child(c, c->chain[i]->name, true, err))) return st;
+  if (children_staged && (st = sl__ddb_exec(c->d, "DROP TABLE IF EXISTS " KEEP_TABLE, err))) return st;
+  return SL_OK;
+}
+
+static sl_status drop_staging(load_ctx *c, sl_error *err) {
+  for (size_t i = 0; i < c->d->ntables; i++) {
+    sl__ddb_table *t = c->d->tables[i];
+    if (!t->fresh || strcmp(t->schema, c->d->staging) != 0) continue;
+    sql_begin(c);
+    S(c, "DROP TABLE IF EXISTS ");
+    ST(c, t->schema, t->name);
+    sl_status st = sql_run(c, err);
+    if (st) return st;
+    t->fresh = false;
+    t->exists = false;
+  }
+  return SL_OK;
+}
+
+/* ---- system rows --------------------------------------------------------------------- */
+
+static sl_status store_version(load_ctx *c, sl_error *err) {
+  const sl_schema *s = c->schema;
+  sl_doc *doc = sl_doc_new("schema");
+  sl_buf json = {0};
+  sl_status st = SL_OK;
+  sl_value *v = doc ? sl_schema_to_value(s, doc) : NULL;
+  if (!v || sl_v_to_json(v, &json, 0)) {
+    st = sl_error_set(err, SL_NOMEM, "cannot serialize schema %s", s->name);
+    goto out;
+  }
+  int64_t engine = sl_v_int_or(sl_v_get(v, "engine_version"), 0);
+  const char *ds = c->d->base.dataset;
+  sql_begin(c);
+  S(c, "INSERT INTO ");
+  ST(c, ds, "_dlt_version");
+  S(c, " (\"version\", \"engine_version\", \"inserted_at\", \"schema_name\", \"version_hash\", "
+       "\"schema\") SELECT ?, ?, now(), ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM ");
+  ST(c, ds, "_dlt_version");
+  S(c, " WHERE \"version_hash\" = ? AND \"schema_name\" = ?)");
+  if (c->sql_failed) {
+    st = sl_error_set(err, SL_NOMEM, "out of memory building SQL");
+    goto out;
+  }
+  sl__ddb_param p[] = {SL_PI(s->version),       SL_PI(engine),   SL_PS(s->name),
+                       SL_PS(s->version_hash),  SL_PS(json.data), SL_PS(s->version_hash),
+                       SL_PS(s->name)};
+  st = sl__ddb_run(c->d, c->d->sql.data, p, sizeof p / sizeof *p, NULL, err);
+out:
+  sl_buf_free(&json);
+  sl_doc_free(doc);
+  return st;
+}
+
+static sl_status store_state(load_ctx *c, sl_error *err) {
+  const char *json = c->req->state_json;
+  sl_buf enc = {0};
+  if (sl__dest_state_encode(json, strlen(json), &enc))
+    return sl_error_set(err, SL_NOMEM, "cannot compress the pipeline state");
+  char id[16];
+  sl__dest_random_id(id);
+  sql_begin(c);
+  S(c, "INSERT INTO ");
+  ST(c, c->d->base.dataset, "_dlt_pipeline_state");
+  /* dlt's columns, read off the state's own version fields. */
+  S(c, " (\"version\", \"engine_version\", \"pipeline_name\", \"state\", \"created_at\", "
+       "\"version_hash\", \"_dlt_load_id\", \"_dlt_id\") SELECT "
+       "COALESCE(TRY_CAST(json_extract_string(j, '$._state_version') AS BIGINT), 0), "
+       "COALESCE(TRY_CAST(json_extract_string(j, '$._state_engine_version') AS BIGINT), 4), "
+       "?, ?, now(), json_extract_string(j, '$._version_hash'), ?, ? "
+       "FROM (SELECT CAST(? AS VARCHAR) AS j)");
+  sl_status st;
+  if (c->sql_failed) {
+    st = sl_error_set(err, SL_NOMEM, "out of memory building SQL");
+  } else {
+    sl__ddb_param p[] = {SL_PS(c->req->pipeline_name ? c->req->pipeline_name : ""),
+                         SL_PS(enc.data), SL_PS(c->req->load_id), SL_PS(id), SL_PS(json)};
+    st = sl__ddb_run(c->d, c->d->sql.data, p, sizeof p / sizeof *p, NULL, err);
+  }
+  sl_buf_free(&enc);
+  return st;
+}
+
+static sl_status store_load(load_ctx *c, sl_error *err) {
+  sql_begin(c);
+  S(c, "INSERT INTO ");
+  ST(c, c->d->base.dataset, "_dlt_loads");
+  S(c, " (\"load_id\", \"schema_name\", \"status\", \"inserted_at\", \"schema_version_hash\") "
+       "VALUES (?, ?, 0, now(), ?)");
+  if (c->sql_failed) return sl_error_set(err, SL_NOMEM, "out of memory building SQL");
+  sl__ddb_param p[] = {SL_PS(c->req->load_id), SL_PS(c->schema->name), SL_PS(c->schema->version_hash)};
+  return sl__ddb_run(c->d, c->d->sql.data, p, 3, NULL, err);
+}
+
+/* ---- the package ---------------------------------------------------------------------- */
+
+static sl_status load_jobs(load_ctx *c, sl_error *err) {
+  const char *ds = c->d->base.dataset;
+  sl_status st;
+  sql_begin(c);
+  S(c, "CREATE SCHEMA IF NOT EXISTS ");
+  ST(c, ds, NULL);
+  if ((st = sql_run(c, err)) || (st = sl__ddb_create_system_tables(c->d, err))) return st;
+  /* Roots first: replace empties whole chains before any row arrives. */
+  for (size_t i = 0; i < c->nroots; i++) {
+    sl_table *root = c->roots[i];
+    if (root->write_disposition == SL_WD_REPLACE && !sl_table_is_system(root)) {
+      if ((st = replace_chain(c, root, err))) return st;
+    } else if (is_merge(root) && !c->staging_ready) {
+      sql_begin(c);
+      S(c, "CREATE SCHEMA IF NOT EXISTS ");
+      ST(c, c->d->staging, NULL);
+      if ((st = sql_run(c, err))) return st;
+      c->staging_ready = true;
+    }
+  }
+  for (size_t i = 0; i < c->njobs; i++) {
+    job *j = &c->jobs[i];
+    sl_table *t = sl_schema_find_table(c->schema, j->table);
+    sl_table *root = sl_schema_root_of(c->schema, t);
+    bool staged = is_merge(root) && !sl_table_is_system(root);
+    char path[4096];
+    job_path(c, j, path, sizeof path);
+    sl_job_reader *r = sl_job_reader_open(path, err);
+    if (!r) {
+      st = err && err->code ? err->code : SL_IO;
+      if (st != SL_NOMEM) fail_job(c, j, err);
+      return st;
+    }
+    const sl_job_column *jc;
+    size_t njc = sl_job_reader_columns(r, &jc);
+    st = ensure_table(c, ds, t, jc, njc, false, NULL, err);
+    if (!st && staged) st = ensure_table(c, c->d->staging, t, jc, njc, true, NULL, err);
+    bool terminal = false;
+    uint64_t rows = 0;
+    double t0 = now_s();
+    if (!st)
+      st = sl__ddb_append_job(c->d, r, staged ? c->d->staging : ds, t->name, staged ? SEQ_COL : NULL,
+                              &c->seq, &rows, &terminal, err);
+    sl_job_reader_close(r);
+    if (st) {
+      if (terminal) fail_job(c, j, err);
+      return st;
+    }
+    c->t_append += now_s() - t0;
+    c->rows += rows;
+    SL_DEBUG("loaded %llu rows of %s into %s.%s", (unsigned long long)rows, j->name,
+             staged ? c->d->staging : ds, t->name);
+  }
+  double t0 = now_s();
+  for (size_t i = 0; i < c->nroots; i++)
+    if (is_merge(c->roots[i]) && !sl_table_is_system(c->roots[i]) &&
+        (st = merge_chain(c, c->roots[i], err)))
+      return st;
+  c->t_merge = now_s() - t0;
+  if ((st = drop_staging(c, err))) return st;
+  if (c->req->schema_changed && (st = store_version(c, err))) return st;
+  if (c->req->state_json && (st = store_state(c, err))) return st;
+  return store_load(c, err);
+}
+
+static sl_status complete_jobs(sl_package *pkg, sl_error *err) {
+  sl_status st = SL_OK;
+  for (int js = SL_JOB_NEW; js <= SL_JOB_STARTED && !st; js++) {
+    char **names = NULL;
+    size_t n = 0;
+    if ((st = sl_package_list_jobs(pkg, (sl_job_state)js, &names, &n, err))) break;
+    for (size_t i = 0; i < n && !st; i++)
+      st = sl_package_move_job(pkg, names[i], (sl_job_state)js, SL_JOB_COMPLETED, NULL, err);
+    sl_package_list_free(names, n);
+  }
+  return st;
+}
+
+sl_status sl__ddb_load_package(sl_dest *dst, sl_package *pkg, sl_schema *schema,
+                               const sl_load_request *req, sl_error *err) {
+  sl_duckdb *d = (sl_duckdb *)dst;
+  if (!pkg || !schema || !req || !req->load_id)
+    return sl_error_set(err, SL_INVALID_ARG, "load_package needs a package, a schema and a load id");
+  load_ctx c = {.d = d, .pkg = pkg, .schema = schema, .req = req};
+  bool loaded = false;
+  sl_status st = sl__ddb_is_loaded(dst, req->load_id, &loaded, err);
+  if (st) return st;
+  if (loaded) {
+    /* Committed by an earlier run that died before it could say so locally. */
+    SL_INFO("package %s is already in %s._dlt_loads; not loading it again", req->load_id, dst->dataset);
+    return complete_jobs(pkg, err);
+  }
+  if ((st = refuse_failed(&c, err)) || (st = gather_jobs(&c, err))) goto out;
+  c.chain = calloc(schema->ntables + 1, sizeof *c.chain);
+  c.roots = calloc(c.njobs + 1, sizeof *c.roots);
+  if (!c.chain || !c.roots) {
+    st = sl_error_set(err, SL_NOMEM, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < c.njobs; i++) {
+    sl_table *root = sl_schema_root_of(schema, sl_schema_find_table(schema, c.jobs[i].table));
+    bool seen = false;
+    for (size_t k = 0; k < c.nroots && !seen; k++) seen = c.roots[k] == root;
+    if (!seen) c.roots[c.nroots++] = root;
+  }
+  sl__ddb_cache_clear(d);
+  if ((st = sl__ddb_exec(d, "BEGIN TRANSACTION", err))) goto out;
+  double t0 = now_s();
+  st = load_jobs(&c, err);
+  double t1 = now_s();
+  if (!st) st = sl__ddb_exec(d, "COMMIT", err);
+  if (!st)
+    SL_INFO("package %s: %llu rows from %zu jobs in %.2f s (append %.2f s, merge %.2f s, commit %.2f s)",
+            req->load_id, (unsigned long long)c.rows, c.njobs, now_s() - t0, c.t_append, c.t_merge,
+            now_s() - t1);
+  if (st) {
+    sl_error ignore;
+    sl__ddb_exec(d, "ROLLBACK", &ignore);
+    sl_error_prefix(err, "loading package %s", req->load_id);
+  }
+  sl__ddb_cache_clear(d);
+  if (!st) st = complete_jobs(pkg, err);
+out:
+  jobs_free(&c);
+  free(c.chain);
+  free(c.roots);
+  return st;
+}
