@@ -6,14 +6,27 @@
 
 #include <duckdb.h>
 
+#include "cli/cli.h"
 #include "sluice/log.h"
 #include "sluice/status.h"
 #include "sluice_version.h"
+
+int sl_cli_fail(const sl_error *err) {
+  char line[2048];
+  fprintf(stderr, "sluice: %s\n", sl_error_format(err, line, sizeof line));
+  int rc = sl_status_exit_code(err->code);
+  return rc ? rc : 1;
+}
 
 static void usage(FILE *out) {
   fputs("usage: sluice [--verbose|--quiet] <command> [args]\n"
         "\n"
         "Load data from REST APIs into analytical databases.\n"
+        "\n"
+        "commands:\n"
+        "  run [DIR]                       extract, normalize and load the pipeline in DIR\n"
+        "  pipeline NAME info|sync|query   inspect, restore or query a pipeline\n"
+        "  (each command has --help)\n"
         "\n"
         "options:\n"
         "  --version        print the version of sluice and of its libraries\n"
@@ -52,6 +65,8 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
+  if (strcmp(argv[i], "run") == 0) return sl_cli_run(argc - i, argv + i);
+  if (strcmp(argv[i], "pipeline") == 0) return sl_cli_pipeline(argc - i, argv + i);
   fprintf(stderr, "sluice: unknown command '%s' (see sluice --help)\n", argv[i]);
   return 2;
 }

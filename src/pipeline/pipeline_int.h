@@ -1,0 +1,52 @@
+/* Internal to libsluice: the pipeline struct shared by pipeline.c (open,
+ * config, working dir, info, sync), run.c (the stages) and lock.c. */
+#ifndef SLUICE_PIPELINE_INT_H
+#define SLUICE_PIPELINE_INT_H
+
+#include "sluice/config.h"
+#include "sluice/pipeline.h"
+#include "sluice/schema.h"
+#include "source/source_int.h"
+
+#define SL_STATE_ENGINE_VERSION 4
+
+struct sl_pipeline {
+  char *name, *project_dir, *pipelines_dir, *working_dir, *packages_dir;
+  char *destination, *dataset, *duckdb_path;
+  char *export_schema_path, *import_schema_path, *source_path;
+  uint64_t extract_max, job_max;
+  bool keep_packages, progress;
+  sl_doc *toml;   /* sluice.toml, or NULL */
+  sl_config *cfg;
+  sl_source *source;
+  sl_doc *state;  /* committed state; root is an object */
+  sl_buf state_text;
+  sl_schema *schema; /* committed schema, or NULL */
+  sl_dest *dest;
+  int lock_fd;
+  /* the last run */
+  sl_load_info info;
+  char **info_ids;
+  size_t info_nids;
+  sl_load_table_info *info_tables;
+  size_t info_ntables;
+  char *info_new_id;
+};
+
+/* lock.c */
+sl_status sl__pipeline_lock(sl_pipeline *p, sl_error *err);
+void sl__pipeline_unlock(sl_pipeline *p);
+
+/* pipeline.c */
+const char *sl__pipeline_schema_name(const sl_pipeline *p);
+sl_status sl__pipeline_dest(sl_pipeline *p, bool create, sl_error *err);
+void sl__pipeline_dest_close(sl_pipeline *p);
+/* Write the committed state / schema into the working dir. */
+sl_status sl__pipeline_save_state(sl_pipeline *p, const char *json, size_t len, sl_error *err);
+sl_status sl__pipeline_save_schema(sl_pipeline *p, const sl_schema *s, sl_error *err);
+/* Restore state and schema from the destination; *found tells whether any was there. */
+sl_status sl__pipeline_restore(sl_pipeline *p, bool *found, sl_error *err);
+void sl__pipeline_progress(const sl_pipeline *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif
