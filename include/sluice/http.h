@@ -14,8 +14,9 @@
  *   → on_head (status and headers known; the caller decides: accept, retry,
  *     ignore, fail, or let the engine decide by its defaults)
  *   → on_body* (accepted responses only, chunks of any size)
- *   → on_rewind (an accepted body broke off mid-way and a retry follows: the
- *     caller discards what on_body gave it for this attempt)
+ *   → on_complete (the body is whole; the caller may still ask for a retry)
+ *   → on_rewind (an accepted body broke off mid-way, or on_complete asked for
+ *     a retry: the caller discards what on_body gave it for this attempt)
  *   → on_done (exactly once per submitted request, success or not).
  *
  * Defaults: 2xx accepted; 408, 425, 429, 500, 502, 503, 504 and connection
@@ -111,8 +112,14 @@ typedef struct sl_http_callbacks {
   /* A chunk of an accepted body. An error aborts the request (no retry) and
    * is passed on to on_done. */
   sl_status (*on_body)(void *ud, const void *p, size_t n, sl_error *err);
-  /* The accepted body of this attempt broke off; a retry follows. May be NULL
-   * only when on_body is NULL. */
+  /* The accepted body arrived whole (as far as HTTP can tell). May be NULL
+   * (= SL_HTTP_ACCEPT). The caller checks it (e.g. the JSON parser wants more:
+   * a server cut the document short) and answers SL_HTTP_ACCEPT (done, OK),
+   * SL_HTTP_RETRY (on_rewind, then a retry with backoff, counted as an
+   * attempt) or SL_HTTP_FAIL (done with the error the caller wrote to err). */
+  sl_http_decision (*on_complete)(void *ud, const sl_http_response *r, sl_error *err);
+  /* The accepted body of this attempt broke off, or on_complete asked for a
+   * retry; a retry follows. May be NULL only when on_body is NULL. */
   void (*on_rewind)(void *ud);
   /* Exactly once. st SL_OK: accepted body complete, or ignored. Otherwise err
    * says what (URL, status, reason), with secrets redacted. r may be NULL if
