@@ -105,6 +105,35 @@ typedef enum sl_query_format { SL_QF_TABLE = 0, SL_QF_CSV, SL_QF_JSON } sl_query
 sl_status sl_duckdb_query(sl_dest *d, const char *sql, bool read_only, sl_query_format fmt,
                           sl_buf *out, sl_error *err);
 
+/* ---- filesystem and Athena (src/dest/filesystem.c, src/dest/athena.c) ---------- */
+
+struct sl_aws_credentials;
+
+typedef struct sl_filesystem_options {
+  const char *bucket_url;  /* a folder, file:///folder, or s3://bucket/prefix */
+  const char *dataset;     /* files go under <bucket_url>/<dataset>/ */
+  const char *layout;      /* default "{table_name}/{load_id}.{file_id}.{ext}" */
+  const char *format;      /* "parquet" (default) or "jsonl" */
+  const char *compression; /* parquet: zstd (default), snappy, gzip, lz4, uncompressed;
+                              jsonl: "gzip" or none */
+  const struct sl_aws_credentials *creds; /* needed for s3:// (endpoint_url, region in it) */
+  const char *temp_dir;    /* scratch for converted files; default $TMPDIR or /tmp */
+  uint64_t memory_limit_mb; /* for the converting DuckDB; 0: its default */
+} sl_filesystem_options;
+
+/* Files per dlt's filesystem destination: data files by the layout, and
+ * _dlt_loads/_dlt_version/_dlt_pipeline_state as JSON-lines files; the
+ * _dlt_loads file is written last and makes the load count as done. */
+sl_dest *sl_filesystem_open(const sl_filesystem_options *o, sl_error *err);
+
+/* Open "filesystem" or "athena" from configuration (config layers, then the
+ * sluice.toml root `toml`); relative folders resolve against project_dir. */
+struct sl_config;
+struct sl_value;
+sl_dest *sl_dest_open_configured(const char *destination, struct sl_config *cfg,
+                                 const struct sl_value *toml, const char *project_dir,
+                                 const char *dataset, sl_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,8 @@
 
 int sl_cli_run(int argc, char **argv);
 int sl_cli_pipeline(int argc, char **argv);
+int sl_cli_init(int argc, char **argv);
+int sl_cli_deploy(int argc, char **argv);
 /* Print err as one line on stderr and return its exit code. */
 int sl_cli_fail(const sl_error *err);
 

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <stdbool.h>
 
 #include <duckdb.h>
 
@@ -13,7 +15,11 @@
 
 int sl_cli_fail(const sl_error *err) {
   char line[2048];
-  fprintf(stderr, "sluice: %s\n", sl_error_format(err, line, sizeof line));
+  /* Red "sluice:" on a terminal, unless NO_COLOR is set (https://no-color.org). */
+  const char *nc = getenv("NO_COLOR");
+  bool color = isatty(STDERR_FILENO) && !(nc && *nc);
+  fprintf(stderr, "%ssluice:%s %s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "",
+          sl_error_format(err, line, sizeof line));
   int rc = sl_status_exit_code(err->code);
   return rc ? rc : 1;
 }
@@ -24,8 +30,12 @@ static void usage(FILE *out) {
         "Load data from REST APIs into analytical databases.\n"
         "\n"
         "commands:\n"
+        "  init NAME --spec FILE|URL       generate NAME_pipeline/ from an OpenAPI spec\n"
         "  run [DIR]                       extract, normalize and load the pipeline in DIR\n"
-        "  pipeline NAME info|sync|query   inspect, restore or query a pipeline\n"
+        "  pipeline NAME COMMAND           inspect a pipeline: info, trace, schema,\n"
+        "                                  load-package, failed-jobs, drop, sync, query,\n"
+        "                                  drop-pending, show (a local web page)\n"
+        "  deploy github-action|cron       run the pipeline on a schedule\n"
         "  (each command has --help)\n"
         "\n"
         "options:\n"
@@ -34,7 +44,11 @@ static void usage(FILE *out) {
         "  -v, --verbose    more log output (repeat for trace)\n"
         "  -q, --quiet      only errors\n"
         "\n"
-        "Environment: SLUICE_LOG_LEVEL=trace|debug|info|warning|error, NO_COLOR.\n"
+        "Environment: SLUICE_LOG_LEVEL=trace|debug|info|warning|error, NO_COLOR (no\n"
+        "colors), SLUICE_PIPELINES_DIR (where working dirs live).\n"
+        "\n"
+        "Exit status: 0 ok, 2 usage or configuration, 3 source, 4 destination or load,\n"
+        "5 locked by a running pipeline, 1 anything else. See docs/cli.md.\n"
         "See docs/ for the user guide.\n",
         out);
 }
@@ -65,8 +79,10 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
+  if (strcmp(argv[i], "init") == 0) return sl_cli_init(argc - i, argv + i);
   if (strcmp(argv[i], "run") == 0) return sl_cli_run(argc - i, argv + i);
   if (strcmp(argv[i], "pipeline") == 0) return sl_cli_pipeline(argc - i, argv + i);
+  if (strcmp(argv[i], "deploy") == 0) return sl_cli_deploy(argc - i, argv + i);
   fprintf(stderr, "sluice: unknown command '%s' (see sluice --help)\n", argv[i]);
   return 2;
 }

@@ -249,9 +249,10 @@ sl_pipeline *sl_pipeline_open(const sl_pipeline_options *o, sl_error *err) {
 
   const char *v = o->destination ? o->destination : sec_str(sec, "destination");
   p->destination = strdup(v ? v : "duckdb");
-  if (strcmp(p->destination, "duckdb") != 0) {
-    sl_error_set(err, SL_CONFIG_INVALID, "destination '%s' is not supported yet (duckdb is)",
-                 p->destination);
+  if (strcmp(p->destination, "duckdb") != 0 && strcmp(p->destination, "filesystem") != 0 &&
+      strcmp(p->destination, "athena") != 0) {
+    sl_error_set(err, SL_CONFIG_INVALID,
+                 "destination '%s' is not supported (duckdb, filesystem, athena are)", p->destination);
     goto fail;
   }
   v = o->dataset_name ? o->dataset_name : sec_str(sec, "dataset_name");
@@ -499,6 +500,11 @@ void sl__pipeline_info_set(sl_pipeline *p, char **ids, size_t nids, sl_load_tabl
 
 sl_status sl__pipeline_dest(sl_pipeline *p, bool create, sl_error *err) {
   if (p->dest) return SL_OK;
+  if (strcmp(p->destination, "duckdb") != 0) { /* filesystem, athena: src/dest/filesystem_config.c */
+    p->dest = sl_dest_open_configured(p->destination, p->cfg, p->toml ? p->toml->root : NULL,
+                                      p->project_dir, p->dataset, err);
+    return p->dest ? SL_OK : err && err->code ? err->code : SL_DESTINATION;
+  }
   if (!create && strcmp(p->duckdb_path, ":memory:") != 0 && !file_exists(p->duckdb_path))
     return sl_error_set(err, SL_NOT_FOUND, "the destination %s does not exist yet", p->duckdb_path);
   sl_duckdb_options o = {.path = p->duckdb_path, .dataset = p->dataset};

@@ -1,0 +1,632 @@
+/* `sluice init`, step 3: auth from securitySchemes, the source YAML (with a
+ * comment per resource), the TOML files, writing the folder and the report. */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "init/init_int.h"
+#include "sluice/yaml.h"
+
+/* ---- auth ------------------------------------------------------------------------- */
+
+typedef struct auth_pick {
+  const char *kind; /* oauth2_refresh_token, oauth2_client_credentials, bearer, api_key, http_basic */
+  const char *scheme;
+  const char *token_url;
+  const char *key_name, *key_in;
+} auth_pick;
+
+static void count_security(const sl_value *sec, const char **names, size_t *counts, size_t n) {
+  for (size_t i = 0; i < sl_v_len(sec); i++) {
+    const sl_value *req = sl_v_at(sec, i);
+    for (size_t j = 0; req && req->type == SL_V_OBJECT && j < req->u.obj.len; j++)
+      for (size_t k = 0; k < n; k++)
+        if (!strcmp(req->u.obj.items[j].key, names[k])) counts[k]++;
+  }
+}
+
+static auth_pick pick_auth(gen *g) {
+  auth_pick a = {0};
+  const sl_value *root = sl_openapi_root(g->spec);
+  const sl_value *schemes = sl_v_get(sl_v_get(root, "components"), "securitySchemes");
+  size_t n = sl_v_len(schemes);
+  if (!n || schemes->type != SL_V_OBJECT) return a;
+  if (n > 64) n = 64;
+  const char *names[64];
+  size_t counts[64] = {0};
+  for (size_t i = 0; i < n; i++) names[i] = schemes->u.obj.items[i].key;
+  const sl_value *global = sl_v_get(root, "security");
+  for (size_t i = 0; i < g->nres; i++) {
+    const sl_value *s = sl_v_get(g->res[i].op.op, "security");
+    count_security(s ? s : global, names, counts, n);
+  }
+  int best = -1;
+  for (size_t i = 0; i < n; i++) {
+    const sl_value *sc = sl_openapi_deref(g->spec, schemes->u.obj.items[i].val);
+    const char *t = sl_v_str(sl_v_get(sc, "type"), "");
+    bool supported = !strcmp(t, "oauth2") || !strcmp(t, "http") || !strcmp(t, "apiKey") ||
+                     !strcmp(t, "openIdConnect");
+    if (!strcmp(t, "http")) {
+      const char *hs = sl_v_str(sl_v_get(sc, "scheme"), "");
+      supported = !strcasecmp(hs, "bearer") || !strcasecmp(hs, "basic");
+    }
+    if (supported && (best < 0 || counts[i] > counts[best])) best = (int)i;
+  }
+  if (best < 0) return a;
+  const sl_value *sc = sl_openapi_deref(g->spec, schemes->u.obj.items[best].val);
+  const char *t = sl_v_str(sl_v_get(sc, "type"), "");
+  a.scheme = names[best];
+  if (!strcmp(t, "oauth2")) {
+    const sl_value *flows = sl_v_get(sc, "flows");
+    const sl_value *code = sl_v_get(flows, "authorizationCode");
+    if (!code) code = sl_v_get(flows, "password");
+    const sl_value *cc = sl_v_get(flows, "clientCredentials");
+    if (code && sl_v_str(sl_v_get(code, "tokenUrl"), NULL)) {
+      a.kind = "oauth2_refresh_token";
+      a.token_url = sl_v_str(sl_v_get(code, "tokenUrl"), NULL);
+    } else if (cc) {
+      a.kind = "oauth2_client_credentials";
+      a.token_url = sl_v_str(sl_v_get(cc, "tokenUrl"), NULL);
+    } else {
+      a.kind = "bearer"; /* implicit flow: the user brings a token */
+    }
+  } else if (!strcmp(t, "http")) {
+    a.kind = !strcasecmp(sl_v_str(sl_v_get(sc, "scheme"), ""), "basic") ? "http_basic" : "bearer";
+  } else if (!strcmp(t, "apiKey")) {
+    a.kind = "api_key";
+    a.key_name = sl_v_str(sl_v_get(sc, "name"), "Authorization");
+    a.key_in = sl_v_str(sl_v_get(sc, "in"), "header");
+  } else {
+    a.kind = "bearer";
+  }
+  return a;
+}
+
+/* ---- YAML --------------------------------------------------------------------------- */
+
+static sl_value *vstr(gen *g, const char *s) { return sl_v_string(g->doc, s, strlen(s)); }
+
+static void put(gen *g, sl_value *o, const char *k, sl_value *v) { sl_v_put(g->doc, o, k, v); }
+
+static char *ref(gen *g, const char *key) { return gen_printf(g, "${sources.%s.%s}", g->source, key); }
+
+/* Emit v as YAML, each line prefixed with indent; the first line with first. */
+static void emit_indented(sl_buf *out, const sl_value *v, const char *first, const char *indent) {
+  sl_buf tmp = {0};
+  sl_yaml_emit(v, &tmp);
+  const char *p = tmp.data ? tmp.data : "";
+  bool start = true;
+  while (*p) {
+    const char *e = strchr(p, '\n');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    sl_buf_puts(out, start ? first : indent);
+    sl_buf_append(out, p, n);
+    sl_buf_putc(out, '\n');
+    start = false;
+    p += n + (e ? 1 : 0);
+  }
+  sl_buf_free(&tmp);
+}
+
+static sl_value *resource_tree(gen *g, const gres *r) {
+  sl_value *o = sl_v_object(g->doc);
+  put(g, o, "name", vstr(g, r->name));
+  if (r->pk) put(g, o, "primary_key", vstr(g, r->pk));
+  put(g, o, "write_disposition", vstr(g, r->pk ? "merge" : "replace"));
+  if (r->reason) put(g, o, "selected", sl_v_bool(g->doc, false));
+  sl_value *ep = sl_v_object(g->doc);
+  put(g, ep, "path", vstr(g, r->path));
+  if (r->params && r->params->u.obj.len) put(g, ep, "params", r->params);
+  put(g, ep, "data_selector", vstr(g, r->selector));
+  sl_value *pg = sl_v_object(g->doc);
+  put(g, pg, "type", vstr(g, r->pag));
+  if (!strcmp(r->pag, "cursor")) {
+    put(g, pg, "cursor_path", vstr(g, r->cursor_path));
+    put(g, pg, "cursor_param", vstr(g, r->cursor_param));
+  } else if (!strcmp(r->pag, "json_link")) {
+    put(g, pg, "next_url_path", vstr(g, r->next_url_path));
+  } else if (!strcmp(r->pag, "offset")) {
+    put(g, pg, "limit", sl_v_int(g->doc, r->page_size ? r->page_size : 100));
+    put(g, pg, "offset_param", vstr(g, r->offset_param));
+    put(g, pg, "limit_param", vstr(g, r->size_param));
+    if (r->total_path) put(g, pg, "total_path", vstr(g, r->total_path));
+    else {
+      put(g, pg, "total_path", sl_v_null(g->doc));
+      put(g, pg, "stop_after_empty_page", sl_v_bool(g->doc, true));
+    }
+  } else if (!strcmp(r->pag, "page_number")) {
+    put(g, pg, "base_page", sl_v_int(g->doc, r->base_page));
+    put(g, pg, "page_param", vstr(g, r->page_param));
+    if (r->total_path) put(g, pg, "total_path", vstr(g, r->total_path));
+    else {
+      put(g, pg, "total_path", sl_v_null(g->doc));
+      put(g, pg, "stop_after_empty_page", sl_v_bool(g->doc, true));
+    }
+  }
+  put(g, ep, "paginator", pg);
+  put(g, o, "endpoint", ep);
+  if (r->ninclude) {
+    sl_value *inc = sl_v_array(g->doc);
+    for (size_t i = 0; i < r->ninclude; i++) sl_v_push(g->doc, inc, vstr(g, r->include[i]));
+    put(g, o, "include_from_parent", inc);
+  }
+  return o;
+}
+
+static const char *spec_title(gen *g) {
+  const sl_value *info = sl_v_get(sl_openapi_root(g->spec), "info");
+  return sl_v_str(sl_v_get(info, "title"), "the API");
+}
+
+static void build_source(gen *g, const auth_pick *a, sl_buf *y) {
+  const sl_init_options *o = g->opts;
+  const char *loc = o->spec_location ? o->spec_location : sl_openapi_name(g->spec);
+  const sl_value *info = sl_v_get(sl_openapi_root(g->spec), "info");
+  size_t nsel = 0;
+  for (size_t i = 0; i < g->nres; i++) nsel += !g->res[i].reason;
+  sl_buf_printf(y,
+                "# The %s source, generated by `sluice init %s` from\n"
+                "#   %s (%s %s, OpenAPI %s).\n"
+                "# %zu resources, %zu selected; a disabled one says above it what it needs.\n"
+                "# base_url and the other settings are in .sluice/config.toml, credentials in\n"
+                "# .sluice/secrets.toml. Format: dlt's rest_api source (see docs/init.md).\n",
+                g->source, g->source, loc, spec_title(g), sl_v_str(sl_v_get(info, "version"), "?"),
+                sl_openapi_version(g->spec), g->nres, nsel);
+  if (o->global_limit > 0)
+    sl_buf_printf(y, "# Generated with --global-limit %lld: run with `sluice run --limit %lld`.\n",
+                  (long long)o->global_limit, (long long)o->global_limit);
+  sl_buf_putc(y, '\n');
+  sl_value *top = sl_v_object(g->doc);
+  put(g, top, "name", vstr(g, g->source));
+  sl_value *client = sl_v_object(g->doc);
+  put(g, client, "base_url", vstr(g, ref(g, "base_url")));
+  if (a->kind) {
+    sl_value *au = sl_v_object(g->doc);
+    put(g, au, "type", vstr(g, a->kind));
+    if (!strcmp(a->kind, "oauth2_refresh_token") || !strcmp(a->kind, "oauth2_client_credentials")) {
+      put(g, au, "token_url", vstr(g, ref(g, "token_url")));
+      put(g, au, "client_id", vstr(g, ref(g, "client_id")));
+      put(g, au, "client_secret", vstr(g, ref(g, "client_secret")));
+      if (!strcmp(a->kind, "oauth2_refresh_token"))
+        put(g, au, "refresh_token", vstr(g, ref(g, "refresh_token")));
+    } else if (!strcmp(a->kind, "bearer")) {
+      put(g, au, "token", vstr(g, ref(g, "access_token")));
+    } else if (!strcmp(a->kind, "http_basic")) {
+      put(g, au, "username", vstr(g, ref(g, "username")));
+      put(g, au, "password", vstr(g, ref(g, "password")));
+    } else if (!strcmp(a->kind, "api_key")) {
+      put(g, au, "name", vstr(g, a->key_name));
+      put(g, au, "location", vstr(g, !strcmp(a->key_in, "query") ? "query" : "header"));
+      put(g, au, "api_key", vstr(g, ref(g, "api_key")));
+    }
+    put(g, client, "auth", au);
+  }
+  put(g, top, "client", client);
+  emit_indented(y, top, "", "");
+  if (a->kind && !strncmp(a->kind, "oauth2", 6))
+    sl_buf_printf(y, "  # With an access token only (no refresh), use instead:\n"
+                     "  #   auth: {type: bearer, token: \"${sources.%s.access_token}\"}\n",
+                  g->source);
+  sl_buf_puts(y, "\nresources:\n");
+  for (size_t i = 0; i < g->nres; i++) {
+    const gres *r = &g->res[i];
+    sl_buf_printf(y, "\n  # GET %s", r->op.path);
+    if (r->summary && *r->summary) sl_buf_printf(y, " -- %s", r->summary);
+    sl_buf_putc(y, '\n');
+    if (r->notes) {
+      for (const char *p = r->notes; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        sl_buf_puts(y, "  ");
+        sl_buf_append(y, p, n);
+        sl_buf_putc(y, '\n');
+        p += n + (e ? 1 : 0);
+      }
+    }
+    if (r->uses_dates)
+      sl_buf_puts(y, "  # the date window (start_date, end_date) is set in .sluice/config.toml\n");
+    if (r->reason) sl_buf_printf(y, "  # DISABLED: %s\n", r->reason);
+    emit_indented(y, resource_tree(g, r), "  - ", "    ");
+  }
+}
+
+/* ---- TOML --------------------------------------------------------------------------- */
+
+static void toml_str(sl_buf *b, const char *s) {
+  sl_buf_putc(b, '"');
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') sl_buf_printf(b, "\\%c", c);
+    else if (c < 0x20) sl_buf_printf(b, "\\u%04x", c);
+    else sl_buf_putc(b, (char)c);
+  }
+  sl_buf_putc(b, '"');
+}
+
+static const char *server_url(gen *g) {
+  const sl_value *servers = sl_v_get(sl_openapi_root(g->spec), "servers");
+  const sl_value *s0 = sl_v_at(servers, 0);
+  const char *url = sl_v_str(sl_v_get(s0, "url"), NULL);
+  if (!url) return NULL;
+  /* substitute server variables with their defaults */
+  const sl_value *vars = sl_v_get(s0, "variables");
+  char *out = sl_arena_strdup(g->a, url);
+  for (size_t i = 0; vars && vars->type == SL_V_OBJECT && i < vars->u.obj.len; i++) {
+    const char *dv = sl_v_str(sl_v_get(vars->u.obj.items[i].val, "default"), "");
+    char pat[256];
+    snprintf(pat, sizeof pat, "{%s}", vars->u.obj.items[i].key);
+    char *at;
+    while ((at = strstr(out, pat)))
+      out = gen_printf(g, "%.*s%s%s", (int)(at - out), out, dv, at + strlen(pat));
+  }
+  size_t n = strlen(out);
+  while (n > 0 && out[n - 1] == '/') out[--n] = 0;
+  return out;
+}
+
+/* A relative token URL is relative to the server's origin (or base). */
+static const char *absolute_url(gen *g, const char *base, const char *u) {
+  if (!u || strstr(u, "://") || !base) return u;
+  const char *scheme = strstr(base, "://");
+  if (!scheme) return u;
+  if (u[0] == '/') {
+    const char *slash = strchr(scheme + 3, '/');
+    size_t n = slash ? (size_t)(slash - base) : strlen(base);
+    return gen_printf(g, "%.*s%s", (int)n, base, u);
+  }
+  return gen_printf(g, "%s/%s", base, u);
+}
+
+static void date_window(gen *g) {
+  char end[16], start[16];
+  int y, m, d;
+  struct tm tm = {0};
+  if (g->opts->today && sscanf(g->opts->today, "%d-%d-%d", &y, &m, &d) == 3) {
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+  } else {
+    time_t now = time(NULL);
+    gmtime_r(&now, &tm);
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  }
+  time_t t = timegm(&tm);
+  strftime(end, sizeof end, "%Y-%m-%d", gmtime_r(&t, &tm));
+  t -= 30 * 86400;
+  strftime(start, sizeof start, "%Y-%m-%d", gmtime_r(&t, &tm));
+  g->start_date = sl_arena_strdup(g->a, start);
+  g->end_date = sl_arena_strdup(g->a, end);
+}
+
+static char *steal(sl_buf *b) {
+  char *s = sl_buf_steal(b, NULL);
+  return s ? s : strdup("");
+}
+
+/* ---- generate ------------------------------------------------------------------------- */
+
+static bool valid_name(const char *n) {
+  if (!n || !*n || strlen(n) > 64) return false;
+  for (const char *p = n; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) return false;
+  return !(n[0] >= '0' && n[0] <= '9');
+}
+
+static bool matches(const sl_init_options *o, const char *path) {
+  if (!o->endpoints || !o->nendpoints) return true;
+  for (size_t i = 0; i < o->nendpoints; i++)
+    if (o->endpoints[i] && fnmatch(o->endpoints[i], path, 0) == 0) return true;
+  return false;
+}
+
+static char *dupstr(const char *s) { return s ? strdup(s) : NULL; }
+
+sl_init_result *sl_init_generate(sl_openapi *spec, const sl_init_options *opts, sl_error *err) {
+  sl_error_clear(err);
+  if (!opts || !valid_name(opts->name)) {
+    sl_error_set(err, SL_INVALID_ARG,
+                 "source name '%s' must be lower-case letters, digits and '_' (at most 64), "
+                 "not starting with a digit",
+                 opts && opts->name ? opts->name : "");
+    return NULL;
+  }
+  const char *dest = opts->destination ? opts->destination : "duckdb";
+  if (strcmp(dest, "duckdb") && strcmp(dest, "athena") && strcmp(dest, "filesystem")) {
+    sl_error_set(err, SL_INVALID_ARG, "unknown destination '%s' (duckdb, athena, filesystem)", dest);
+    return NULL;
+  }
+  sl_arena arena;
+  sl_arena_init(&arena, 1 << 16, 0);
+  gen g = {.spec = spec, .opts = opts, .a = &arena, .source = opts->name, .err = err};
+  g.doc = sl_doc_new("<generated>");
+  const sl_openapi_op *ops;
+  size_t nops = sl_openapi_operations(spec, "get", &ops);
+  sl_init_result *res = calloc(1, sizeof *res);
+  g.res = calloc(nops ? nops : 1, sizeof *g.res);
+  if (!g.doc || !res || !g.res) {
+    sl_error_set(err, SL_NOMEM, "out of memory");
+    goto fail;
+  }
+  res->get_operations = nops;
+  for (size_t i = 0; i < nops; i++)
+    if (matches(opts, ops[i].path)) g.res[g.nres++].op = ops[i];
+  res->matched = g.nres;
+  if (!g.nres) {
+    sl_error_set(err, SL_NOT_FOUND, "%s: no GET operation %s", sl_openapi_name(spec),
+                 nops ? "matches the --endpoints patterns" : "in the spec");
+    goto fail;
+  }
+  for (size_t i = 0; i < g.nres; i++) sl__init_analyze(&g, &g.res[i]);
+  sl__init_name(&g);
+  sl__init_link(&g);
+  date_window(&g);
+
+  auth_pick a = pick_auth(&g);
+  const char *base = server_url(&g);
+  sl_buf y = {0}, c = {0}, s = {0}, p = {0};
+  build_source(&g, &a, &y);
+
+  sl_buf_printf(&c, "# Settings of the %s source that are not secret (sluice init wrote them).\n"
+                    "[sources.%s]\n",
+                g.source, g.source);
+  sl_buf_puts(&c, "# from the spec's servers; point it at a test server or another region here\n");
+  sl_buf_puts(&c, "base_url = ");
+  toml_str(&c, base ? base : "https://api.example.com");
+  sl_buf_puts(&c, base ? "\n" : "  # the spec declares no servers: set the API's URL\n");
+  const char *token_url = absolute_url(&g, base, a.token_url);
+  if (token_url) {
+    sl_buf_puts(&c, "# OAuth2 token endpoint, from the spec's securitySchemes\ntoken_url = ");
+    toml_str(&c, token_url);
+    sl_buf_putc(&c, '\n');
+  }
+  if (g.need_dates) {
+    sl_buf_printf(&c, "# date window of the reports and analytics resources: 30 days up to the\n"
+                      "# day sluice init ran; move both to load another period\n"
+                      "start_date = \"%s\"\nend_date = \"%s\"\n",
+                  g.start_date, g.end_date);
+  }
+
+  char upper[80];
+  size_t ui = 0;
+  for (; g.source[ui] && ui + 1 < sizeof upper; ui++)
+    upper[ui] = (char)(g.source[ui] >= 'a' && g.source[ui] <= 'z' ? g.source[ui] - 32 : g.source[ui]);
+  upper[ui] = 0;
+  sl_buf_printf(&s, "# Secrets of the %s source: never commit this file (.gitignore keeps it out).\n"
+                    "# Environment variables win over it: SOURCES__%s__<KEY>.\n"
+                    "[sources.%s]\n",
+                g.source, upper, g.source);
+  if (!a.kind) {
+    sl_buf_puts(&s, "# the spec declares no security scheme: no credentials needed\n");
+  } else if (!strncmp(a.kind, "oauth2", 6)) {
+    sl_buf_printf(&s, "# OAuth2 (%s): the app's client id and secret%s\n", a.scheme,
+                  !strcmp(a.kind, "oauth2_refresh_token")
+                      ? ", and a refresh token from the\n# authorization-code flow; sluice "
+                        "refreshes the access token at token_url"
+                      : "");
+    sl_buf_puts(&s, "client_id = \"<your client id>\"\nclient_secret = \"<your client secret>\"\n");
+    if (!strcmp(a.kind, "oauth2_refresh_token"))
+      sl_buf_puts(&s, "refresh_token = \"<your refresh token>\"\n");
+    sl_buf_puts(&s, "# or, with the bearer alternative in the source YAML, only an access token:\n"
+                    "# access_token = \"<your access token>\"\n");
+  } else if (!strcmp(a.kind, "bearer")) {
+    sl_buf_puts(&s, "access_token = \"<your access token>\"\n");
+  } else if (!strcmp(a.kind, "http_basic")) {
+    sl_buf_puts(&s, "username = \"<your user name>\"\npassword = \"<your password>\"\n");
+  } else {
+    sl_buf_printf(&s, "# sent as the %s %s\napi_key = \"<your API key>\"\n", a.key_in, a.key_name);
+  }
+
+  sl_buf_printf(&p,
+                "# The %s pipeline: `sluice run` in this folder extracts, normalizes and loads it.\n"
+                "[pipeline]\n"
+                "name = \"%s_pipeline\"\n"
+                "dataset_name = \"%s_data\"\n"
+                "destination = \"%s\"\n"
+                "source = \"%s.source.yaml\"\n",
+                g.source, g.source, g.source, dest, g.source);
+  if (!strcmp(dest, "athena"))
+    sl_buf_puts(&p, "# Athena also needs [destination.athena] bucket_url, query_result_bucket and\n"
+                    "# AWS credentials (see docs/athena.md)\n");
+  if (!strcmp(dest, "filesystem"))
+    sl_buf_puts(&p, "# the filesystem destination needs [destination.filesystem] bucket_url\n");
+
+  res->source_yaml = steal(&y);
+  res->config_toml = steal(&c);
+  res->secrets_toml = steal(&s);
+  res->pipeline_toml = steal(&p);
+  res->gitignore = strdup("# written by sluice init\n.sluice/secrets.toml\n*.duckdb\n*.duckdb.wal\n"
+                          ".pipelines/\n");
+  res->base_url = dupstr(base);
+  if (a.kind) {
+    char tmp[1024];
+    if (token_url)
+      snprintf(tmp, sizeof tmp, "%s from scheme '%s' (token URL %s)", a.kind, a.scheme, token_url);
+    else
+      snprintf(tmp, sizeof tmp, "%s from scheme '%s'", a.kind, a.scheme);
+    res->auth = strdup(tmp);
+  } else {
+    res->auth = strdup("none (no securitySchemes)");
+  }
+  res->resources = calloc(g.nres, sizeof *res->resources);
+  res->nresources = g.nres;
+  for (size_t i = 0; res->resources && i < g.nres; i++) {
+    const gres *r = &g.res[i];
+    sl_init_resource *o = &res->resources[i];
+    o->name = dupstr(r->name);
+    o->path = dupstr(r->path);
+    o->summary = dupstr(r->summary);
+    o->parent = r->parent >= 0 ? dupstr(g.res[r->parent].name) : NULL;
+    o->data_selector = dupstr(r->selector);
+    o->paginator = dupstr(r->pag);
+    o->primary_key = dupstr(r->pk);
+    o->disabled_reason = dupstr(r->reason);
+    o->page_size = strcmp(r->pag, "offset") && !sl_v_get(r->params, r->size_param ? r->size_param : "")
+                       ? 0
+                       : r->page_size;
+    o->nresolved = r->nresolved;
+    res->nselected += !r->reason;
+    res->resolved_params += r->nresolved;
+    res->derived_params += r->nderived;
+  }
+  free(g.res);
+  sl_doc_free(g.doc);
+  sl_arena_free(&arena);
+  return res;
+fail:
+  free(g.res);
+  sl_doc_free(g.doc);
+  sl_arena_free(&arena);
+  sl_init_result_free(res);
+  return NULL;
+}
+
+void sl_init_result_free(sl_init_result *r) {
+  if (!r) return;
+  for (size_t i = 0; r->resources && i < r->nresources; i++) {
+    sl_init_resource *o = &r->resources[i];
+    free(o->name);
+    free(o->path);
+    free(o->summary);
+    free(o->parent);
+    free(o->data_selector);
+    free(o->paginator);
+    free(o->primary_key);
+    free(o->disabled_reason);
+  }
+  free(r->resources);
+  free(r->auth);
+  free(r->base_url);
+  free(r->source_yaml);
+  free(r->config_toml);
+  free(r->secrets_toml);
+  free(r->pipeline_toml);
+  free(r->gitignore);
+  free(r);
+}
+
+const sl_init_resource *sl_init_find(const sl_init_result *r, const char *name) {
+  for (size_t i = 0; r && i < r->nresources; i++)
+    if (!strcmp(r->resources[i].name, name)) return &r->resources[i];
+  return NULL;
+}
+
+const sl_init_resource *sl_init_find_path(const sl_init_result *r, const char *path) {
+  for (size_t i = 0; r && i < r->nresources; i++)
+    if (!strcmp(r->resources[i].path, path)) return &r->resources[i];
+  return NULL;
+}
+
+/* ---- writing the folder ------------------------------------------------------------ */
+
+static sl_status write_file(const char *dir, const char *rel, const char *text, mode_t mode,
+                            sl_error *err) {
+  char path[4096], tmp[4200];
+  snprintf(path, sizeof path, "%s/%s", dir, rel);
+  snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+  if (fd < 0) {
+    sl_error_set(err, SL_IO, "cannot create %s: %s", tmp, strerror(errno));
+    return SL_IO;
+  }
+  size_t len = strlen(text), off = 0;
+  while (off < len) {
+    ssize_t w = write(fd, text + off, len - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      sl_error_set(err, SL_IO, "cannot write %s: %s", tmp, strerror(errno));
+      close(fd);
+      unlink(tmp);
+      return SL_IO;
+    }
+    off += (size_t)w;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+    sl_error_set(err, SL_IO, "cannot write %s: %s", path, strerror(errno));
+    unlink(tmp);
+    return SL_IO;
+  }
+  return SL_OK;
+}
+
+static sl_status mkdir_p(const char *dir, sl_error *err) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", dir);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) goto bad;
+    *p = '/';
+  }
+  if (mkdir(buf, 0755) != 0 && errno != EEXIST) goto bad;
+  return SL_OK;
+bad:
+  sl_error_set(err, SL_IO, "cannot create folder %s: %s", buf, strerror(errno));
+  return SL_IO;
+}
+
+sl_status sl_init_write(const sl_init_result *r, const char *name, const char *dir, bool force,
+                        sl_error *err) {
+  sl_error_clear(err);
+  char yaml_name[256];
+  snprintf(yaml_name, sizeof yaml_name, "%s.source.yaml", name);
+  const char *files[] = {"sluice.toml", yaml_name, ".sluice/config.toml", ".sluice/secrets.toml",
+                         ".gitignore"};
+  const char *texts[] = {r->pipeline_toml, r->source_yaml, r->config_toml, r->secrets_toml,
+                         r->gitignore};
+  if (!force) {
+    for (size_t i = 0; i < 5; i++) {
+      char path[4096];
+      struct stat st;
+      snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+      if (stat(path, &st) == 0)
+        return sl_error_set(err, SL_EXISTS,
+                            "%s exists; sluice init does not overwrite a pipeline (use --force "
+                            "to replace the generated files)",
+                            path);
+    }
+  }
+  char sub[4096];
+  snprintf(sub, sizeof sub, "%s/.sluice", dir);
+  if (mkdir_p(dir, err) || mkdir_p(sub, err)) return err ? err->code : SL_IO;
+  for (size_t i = 0; i < 5; i++) {
+    sl_status st = write_file(dir, files[i], texts[i], i == 3 ? 0600 : 0644, err);
+    if (st) return st;
+  }
+  return SL_OK;
+}
+
+/* ---- the report ------------------------------------------------------------------- */
+
+void sl_init_report(const sl_init_result *r, FILE *out) {
+  fprintf(out, "GET operations: %zu", r->get_operations);
+  if (r->matched != r->get_operations) fprintf(out, " (%zu match --endpoints)", r->matched);
+  fprintf(out, "\nresources: %zu generated, %zu selected, %zu disabled\n", r->nresources,
+          r->nselected, r->nresources - r->nselected);
+  static const char *const kinds[] = {"cursor", "json_link", "offset", "page_number",
+                                      "header_link", "single_page"};
+  fprintf(out, "paginators:");
+  for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+    size_t n = 0;
+    for (size_t i = 0; i < r->nresources; i++) n += !strcmp(r->resources[i].paginator, kinds[k]);
+    if (n) fprintf(out, " %s %zu", kinds[k], n);
+  }
+  size_t children = 0;
+  for (size_t i = 0; i < r->nresources; i++) children += r->resources[i].parent != NULL;
+  fprintf(out, "\nparameters: %zu resolved from parent lists (%zu child resources), %zu set from "
+               "defaults, enums and dates\n",
+          r->resolved_params, children, r->derived_params);
+  fprintf(out, "auth: %s\n", r->auth);
+  fprintf(out, "base_url: %s\n", r->base_url ? r->base_url : "(none in the spec; set it in .sluice/config.toml)");
+  if (r->nresources > r->nselected) {
+    fprintf(out, "disabled resources (selected: false; each says what to supply):\n");
+    for (size_t i = 0; i < r->nresources; i++)
+      if (r->resources[i].disabled_reason)
+        fprintf(out, "  %-40s %s\n", r->resources[i].name, r->resources[i].disabled_reason);
+  }
+}

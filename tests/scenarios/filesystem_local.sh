@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# The filesystem destination on a local folder, end to end through `sluice run`:
+# Parquet (zstd) and gzip'ed JSON lines, append / replace / merge (loaded as
+# append, as dlt's filesystem does), a second run with updated and new rows and
+# a new column, dlt's system files, `sync` from the folder, and a load killed
+# at each step then re-run to exactly the right files. Everything written is
+# read back by DuckDB (through a DuckDB pipeline's `query`) and compared with
+# what the DuckDB destination holds for the same input.
+set -u
+SLUICE=${SLUICE:?path of the sluice binary}
+WORK=$(mktemp -d /tmp/sl_fs_XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+pass=0
+fail=0
+check() {
+  local what=$1
+  shift
+  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
+}
+eq() { [ "$1" = "$2" ] || { echo "  expected: $2" >&2; echo "  got:      $1" >&2; return 1; }; }
+
+make_project() { # dir name destination-toml
+  mkdir -p "$1/data"
+  cat > "$1/sluice.toml" <<TOML
+[pipeline]
+name = "$2"
+source = "shop.source.yaml"
+pipelines_dir = "wd"
+dataset_name = "shop_data"
+$3
+TOML
+  cat > "$1/shop.source.yaml" <<'YAML'
+name: shop
+resources:
+  - name: pins
+    write_disposition: append
+    file: {path: 'data/pins*.jsonl'}
+  - name: boards
+    write_disposition: replace
+    file: {path: 'data/boards*.jsonl'}
+  - name: users
+    primary_key: id
+    write_disposition: merge
+    file: {path: 'data/users*.jsonl'}
+YAML
+}
+
+REF=$WORK/ref
+PQ=$WORK/pq
+JS=$WORK/js
+make_project "$REF" ref 'destination = "duckdb"'
+make_project "$PQ" fspq 'destination = "filesystem"
+[destination.filesystem]
+bucket_url = "out"'
+make_project "$JS" fsjs 'destination = "filesystem"
+[destination.filesystem]
+bucket_url = "file://'"$JS"'/out"
+loader_file_format = "jsonl"
+compression = "gzip"'
+
+write_run1() {
+  printf '{"id": 1, "title": "a", "tags": ["x", "y"], "created_at": "2024-01-02T03:04:05Z"}\n{"id": 2, "title": "b", "tags": [], "created_at": "2024-01-03T00:00:00Z"}\n' > "$1/data/pins1.jsonl"
+  printf '{"id": 10, "name": "first"}\n{"id": 11, "name": "second"}\n' > "$1/data/boards1.jsonl"
+  printf '{"id": 100, "name": "ann", "score": 1.5}\n{"id": 101, "name": "bob", "score": 2}\n' > "$1/data/users1.jsonl"
+}
+write_run2() {
+  rm -f "$1"/data/*.jsonl
+  printf '{"id": 3, "title": "c", "tags": ["z"], "created_at": "2024-02-01T00:00:00Z", "color": "red"}\n' > "$1/data/pins2.jsonl"
+  printf '{"id": 12, "name": "third"}\n' > "$1/data/boards2.jsonl"
+  printf '{"id": 101, "name": "bobby", "score": 3}\n{"id": 102, "name": "cy", "score": 4}\n' > "$1/data/users2.jsonl"
+}
+
+q() { # SQL through the reference DuckDB pipeline, CSV without header
+  (cd "$REF" && "$SLUICE" pipeline ref query --pipelines-dir wd --format csv "$1" 2>&1) | tail -n +2
+}
+
+for P in "$REF" "$PQ" "$JS"; do write_run1 "$P"; done
+for P in "$REF" "$PQ" "$JS"; do
+  "$SLUICE" run "$P" > "$WORK/out" 2> "$WORK/err"; rc=$?
+  check "run 1 in $(basename "$P") exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+done
+D=$PQ/out/shop_data
+check "init file" test -f "$D/init"
+check "pins parquet written" test "$(ls "$D"/pins/*.parquet 2>/dev/null | wc -l)" -eq 1
+check "child table folder" test "$(ls "$D"/pins__tags/*.parquet 2>/dev/null | wc -l)" -eq 1
+check "a _dlt_loads file" test "$(ls "$D"/_dlt_loads/shop__*.jsonl 2>/dev/null | wc -l)" -eq 1
+check "a _dlt_version file" test "$(ls "$D"/_dlt_version/shop__*.jsonl 2>/dev/null | wc -l)" -eq 1
+check "a state file" test "$(ls "$D"/_dlt_pipeline_state/fspq__*.jsonl 2>/dev/null | wc -l)" -eq 1
+check "jsonl.gz written" test "$(ls "$JS"/out/shop_data/pins/*.jsonl.gz 2>/dev/null | wc -l)" -eq 1
+check "parquet is zstd" eq "$(q "SELECT DISTINCT compression FROM parquet_metadata('$D/pins/*.parquet')")" "ZSTD"
+
+for P in "$REF" "$PQ" "$JS"; do write_run2 "$P"; done
+for P in "$REF" "$PQ" "$JS"; do
+  "$SLUICE" run "$P" > "$WORK/out" 2> "$WORK/err"; rc=$?
+  check "run 2 in $(basename "$P") exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+done
+
+pq() { echo "read_parquet('$D/$1/*.parquet', union_by_name = true)"; }
+js() { echo "read_json_auto('$JS/out/shop_data/$1/*.jsonl.gz', format = 'newline_delimited', union_by_name = true)"; }
+
+# append: every row, same values as DuckDB, the new column too
+want=$(q "SELECT id, title, created_at, color FROM pins ORDER BY id")
+check "pins (parquet) = duckdb" eq "$(q "SELECT id, title, created_at, color FROM $(pq pins) ORDER BY id")" "$want"
+check "pins (jsonl) = duckdb" eq "$(q "SELECT id, title, CAST(created_at AS TIMESTAMPTZ), color FROM $(js pins) ORDER BY id")" "$want"
+check "pins count 3" eq "$(q "SELECT count(*) FROM $(pq pins)")" "3"
+want=$(q "SELECT p.id, t.value FROM pins p JOIN pins__tags t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2")
+check "child rows join their parents (parquet)" eq \
+  "$(q "SELECT p.id, t.value FROM $(pq pins) p JOIN $(pq pins__tags) t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2")" "$want"
+check "created_at is a timestamp in parquet" eq "$(q "SELECT DISTINCT typeof(created_at) FROM $(pq pins)")" "TIMESTAMP WITH TIME ZONE"
+# replace: only the last run's rows
+check "boards replaced (parquet)" eq "$(q "SELECT id, name FROM $(pq boards) ORDER BY id")" "$(q "SELECT id, name FROM boards ORDER BY id")"
+check "boards has one file" test "$(ls "$D"/boards/*.parquet | wc -l)" -eq 1
+check "boards replaced (jsonl)" eq "$(q "SELECT id, name FROM $(js boards) ORDER BY id")" "12,third"
+# merge on a filesystem: appended (dlt's filesystem without a table format)
+check "users appended" eq "$(q "SELECT count(*) FROM $(pq users)")" "4"
+check "users latest = duckdb merge" eq \
+  "$(q "SELECT id, name, score FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY _dlt_load_id DESC) rn FROM $(pq users)) WHERE rn = 1 ORDER BY id")" \
+  "$(q "SELECT id, name, score FROM users ORDER BY id")"
+check "two loads" test "$(ls "$D"/_dlt_loads/*.jsonl | wc -l)" -eq 2
+check "_dlt_loads row" eq "$(q "SELECT count(*) FROM read_json_auto('$D/_dlt_loads/*.jsonl') WHERE status = 0 AND schema_name = 'shop'")" "2"
+
+out=$("$SLUICE" pipeline fspq info --pipelines-dir "$PQ/wd" 2>&1)
+check "info shows parquet rows" grep -q "pins .* 3 rows" <<< "$out"
+
+# sync: the working folder is restored from the files
+rm -rf "$PQ/wd"
+(cd "$PQ" && "$SLUICE" pipeline fspq sync > "$WORK/out" 2> "$WORK/err"); rc=$?
+check "sync exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+check "sync restored the state" test -f "$PQ/wd/fspq/state.json"
+check "sync restored the schema" grep -q '"color"' "$PQ/wd/fspq/schema.json"
+
+# Killed during the load at each point, then re-run: exactly the right rows.
+for point in fs_file:1 fs_file:3 fs_replaced:1 fs_commit:1; do
+  K=$WORK/kill_${point%%:*}_${point##*:}
+  make_project "$K" fskill 'destination = "filesystem"
+[destination.filesystem]
+bucket_url = "out"'
+  write_run1 "$K"
+  "$SLUICE" run "$K" > /dev/null 2>&1
+  write_run2 "$K"
+  SLUICE_TEST_CRASH=$point "$SLUICE" run "$K" > /dev/null 2>&1; rc=$?
+  check "killed at $point (rc $rc)" test $rc -ne 0
+  "$SLUICE" run "$K" --pending-only > "$WORK/out" 2> "$WORK/err"; rc=$?
+  check "rerun after $point exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+  KD=$K/out/shop_data
+  check "after $point: pins exact" eq "$(q "SELECT id, title FROM read_parquet('$KD/pins/*.parquet', union_by_name=true) ORDER BY id")" "$(q "SELECT id, title FROM pins ORDER BY id")"
+  check "after $point: boards exact" eq "$(q "SELECT id FROM read_parquet('$KD/boards/*.parquet') ORDER BY id")" "12"
+  check "after $point: users 4" eq "$(q "SELECT count(*) FROM read_parquet('$KD/users/*.parquet', union_by_name=true)")" "4"
+  check "after $point: two loads" test "$(ls "$KD"/_dlt_loads/*.jsonl | wc -l)" -eq 2
+done
+
+# Bad configuration: a clear error.
+B=$WORK/bad
+make_project "$B" fsbad 'destination = "filesystem"'
+write_run1 "$B"
+"$SLUICE" run "$B" > /dev/null 2> "$WORK/err"; rc=$?
+check "missing bucket_url fails" test $rc -ne 0
+check "missing bucket_url message: $(cat "$WORK/err")" grep -q "bucket_url" "$WORK/err"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
