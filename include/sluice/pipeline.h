@@ -11,11 +11,12 @@
  *
  * On disk:
  *   <project>/sluice.toml        [pipeline] name, destination, dataset_name,
- *                                progress, export_schema_path,
+ *                                progress, log_period, export_schema_path,
  *                                import_schema_path, source, pipelines_dir
  *   <pipelines_dir>/<name>/      the working dir: pipeline.json (where the
  *                                project is), state.json, schemas/, packages/,
- *                                lock
+ *                                lock, trace.json (the last run's trace) and
+ *                                traces/ (the newest 50)
  * A run first finishes the packages an earlier run left (normalize, load),
  * then extracts a new package, normalizes and loads it. The destination
  * commits a package's rows, its _dlt_loads row and the pipeline state in one
@@ -57,7 +58,8 @@ typedef struct sl_pipeline_options {
   uint64_t extract_file_max_bytes; /* rotate extract files (0: config or 64 MiB) */
   uint64_t job_file_max_bytes;     /* rotate job files (0: config or 64 MiB) */
   int keep_packages;         /* 1 keep loaded packages, 0 default (config load.delete_completed_jobs) */
-  int progress;              /* 1 log each stage, 0 default ([pipeline] progress = "log") */
+  int progress;              /* 0 default ([pipeline] progress: "bar" on a terminal, else
+                                "log"), 1 log lines on stdout, 2 bar, -1 none (sluice/progress.h) */
 } sl_pipeline_options;
 
 /* Open (or create) the pipeline: reads sluice.toml when present, the config

@@ -17,21 +17,22 @@
 #include "sluice/log.h"
 #include "sluice/naming.h"
 #include "sluice/package.h"
+#include "sluice/progress.h"
 #include "sluice/toml.h"
 
 #define DEFAULT_FILE_MAX ((uint64_t)64 << 20)
 
 static const char *const pipeline_keys[] = {
     "name", "destination", "dataset_name", "progress", "export_schema_path",
-    "import_schema_path", "source", "pipelines_dir", NULL};
+    "import_schema_path", "source", "pipelines_dir", "log_period", NULL};
 
 void sl__pipeline_progress(const sl_pipeline *p, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  if (p->progress) {
+  if (p->prog) {
     char line[1024];
     vsnprintf(line, sizeof line, fmt, ap);
-    fprintf(stderr, "%s: %s\n", p->name, line);
+    sl_progress_message(p->prog, "%s", line);
   } else {
     sl_logv(SL_LOG_INFO, fmt, ap);
   }
@@ -96,8 +97,20 @@ static sl_status pipeline_section(sl_pipeline *p, const char *toml_path, const s
                         "unknown key '%s' in [pipeline]%s%s%s", m->key,
                         sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
     }
-    bool is_str = strcmp(m->key, "progress") != 0;
-    if (is_str && m->val->type != SL_V_STRING)
+    if (!strcmp(m->key, "progress")) {
+      if (m->val->type == SL_V_BOOL) continue;
+      if (m->val->type != SL_V_STRING || sl_progress_mode_parse(m->val->u.s.ptr) < 0)
+        return sl__err_at(err, SL_CONFIG_INVALID, toml_path, m->val,
+                          "[pipeline] progress must be \"bar\", \"log\" or \"none\"");
+      continue;
+    }
+    if (!strcmp(m->key, "log_period")) {
+      if ((m->val->type != SL_V_INT && m->val->type != SL_V_NUMBER) || sl_v_num_or(m->val, 0) <= 0)
+        return sl__err_at(err, SL_CONFIG_INVALID, toml_path, m->val,
+                          "[pipeline] log_period must be a positive number of seconds");
+      continue;
+    }
+    if (m->val->type != SL_V_STRING)
       return sl__err_at(err, SL_CONFIG_INVALID, toml_path, m->val, "[pipeline] %s must be a string",
                         m->key);
   }
@@ -293,8 +306,13 @@ sl_pipeline *sl_pipeline_open(const sl_pipeline_options *o, sl_error *err) {
   v = o->source_path ? o->source_path : sec_str(sec, "source");
   p->source_path = resolve_path(p->project_dir, v);
   const sl_value *prog = sl_v_get(sec, "progress");
-  p->progress = o->progress > 0 ||
-                (prog && (prog->type == SL_V_BOOL ? prog->u.b : strcmp(sl_v_str(prog, ""), "log") == 0));
+  if (o->progress > 0) p->progress = o->progress == 1 ? SL_PROGRESS_LOG : SL_PROGRESS_BAR;
+  else if (o->progress < 0) p->progress = SL_PROGRESS_NONE;
+  else if (prog && prog->type == SL_V_BOOL) p->progress = prog->u.b ? SL_PROGRESS_LOG : SL_PROGRESS_NONE;
+  else if (prog) p->progress = sl_progress_mode_parse(sl_v_str(prog, "auto"));
+  else p->progress = SL_PROGRESS_AUTO;
+  if (p->progress < 0) p->progress = SL_PROGRESS_AUTO;
+  p->log_period = sl_v_num_or(sl_v_get(sec, "log_period"), 1.0);
   p->extract_max = o->extract_file_max_bytes
                        ? o->extract_file_max_bytes
                        : setting_size(p, "extract.data_writer.file_max_bytes",

@@ -15,7 +15,10 @@ struct sl_pipeline {
   char *destination, *dataset, *duckdb_path;
   char *export_schema_path, *import_schema_path, *source_path;
   uint64_t extract_max, job_max;
-  bool keep_packages, progress;
+  bool keep_packages;
+  int progress;      /* sl_progress_mode ([pipeline] progress) */
+  double log_period; /* [pipeline] log_period, seconds (0: 1 s) */
+  struct sl_progress *prog; /* the collector of the run going on, or NULL */
   sl_doc *toml;   /* sluice.toml, or NULL */
   sl_config *cfg;
   sl_source *source;
@@ -48,5 +51,14 @@ sl_status sl__pipeline_save_schema(sl_pipeline *p, const sl_schema *s, sl_error 
 sl_status sl__pipeline_restore(sl_pipeline *p, bool *found, sl_error *err);
 void sl__pipeline_progress(const sl_pipeline *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* trace.c: write <working dir>/trace.json and traces/<started>.json for the
+ * run that just ended (times are Unix seconds); POST the failure alert when
+ * [runtime] alert_webhook_url is set (SL_OK when it is not). */
+struct sl_progress;
+sl_status sl__trace_save(sl_pipeline *p, struct sl_progress *pr, double started, double finished,
+                         sl_status st, const sl_error *run_err, sl_error *err);
+const char *sl__alert_url(sl_pipeline *p);
+sl_status sl__alert_send(sl_pipeline *p, const char *step, const sl_error *run_err, sl_error *err);
 
 #endif

@@ -19,6 +19,7 @@
 #include "sluice/log.h"
 #include "sluice/normalize.h"
 #include "sluice/package.h"
+#include "sluice/progress.h"
 #include "sluice/rows.h"
 
 #define JOB_FORMAT "sjob"
@@ -163,8 +164,12 @@ static sl_status extract_new(sl_pipeline *p, const sl_run_options *ro, run_ctx *
   double t0 = now_s();
   char id[32];
   sl_new_load_id(id);
+  sl_progress_stage_begin(p->prog, "extract", id, sl_source_resource_count(p->source));
   sl_package *pkg = sl_package_create(p->packages_dir, id, err);
-  if (!pkg) return err->code ? err->code : SL_IO;
+  if (!pkg) {
+    sl_progress_stage_end(p->prog, err->code ? err->code : SL_IO);
+    return err->code ? err->code : SL_IO;
+  }
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/extract", sl_package_path(pkg));
   sl_status st = sl_mkdir_p(dir, err);
@@ -193,7 +198,10 @@ static sl_status extract_new(sl_pipeline *p, const sl_run_options *ro, run_ctx *
     else st = sl__source_extract(p->source, &o, &res, &nres, err);
   }
   uint64_t records = 0, bytes = 0;
-  for (size_t i = 0; i < nres; i++) records += res[i].records, bytes += res[i].bytes;
+  for (size_t i = 0; i < nres; i++) {
+    records += res[i].records, bytes += res[i].bytes;
+    sl_progress_resource_done(p->prog, res[i].resource, res[i].records, res[i].bytes);
+  }
   if (!st) {
     sl_v_to_json(sl_v_get(state, "sources"), &after, 0);
     bool changed = before.len != after.len || memcmp(before.data, after.data, before.len) != 0;
@@ -240,6 +248,7 @@ static sl_status extract_new(sl_pipeline *p, const sl_run_options *ro, run_ctx *
                           nres, (unsigned long long)records, bytes / 1e6, now_s() - t0, id);
   }
 done:
+  sl_progress_stage_end(p->prog, st);
   sl__extract_results_free(res, nres);
   sl_buf_free(&before);
   sl_buf_free(&after);
@@ -254,15 +263,30 @@ typedef struct job_slot {
   const sl_table *t;
   sl_job_writer *w;
   unsigned next_id;
+  uint64_t rows; /* not yet reported to the progress collector */
 } job_slot;
 
-typedef struct norm_ctx {
+#define PROGRESS_EVERY 4096
+
+typedef struct norm_ctx norm_ctx;
+static void report_rows(norm_ctx *c);
+
+struct norm_ctx {
   sl_package *pkg;
   uint64_t max;
   job_slot *slots;
   size_t n, cap;
   size_t last;
-} norm_ctx;
+  sl_progress *prog;
+};
+
+static void report_rows(norm_ctx *c) {
+  for (size_t i = 0; i < c->n; i++)
+    if (c->slots[i].rows) {
+      sl_progress_rows(c->prog, c->slots[i].t->name, c->slots[i].rows);
+      c->slots[i].rows = 0;
+    }
+}
 
 static sl_status close_slot(job_slot *s, sl_error *err) {
   if (!s->w) return SL_OK;
@@ -292,7 +316,7 @@ static sl_status sink_row(void *ud, const sl_schema *schema, const sl_table *t,
       c->cap = cap;
     }
     s = &c->slots[c->n];
-    *s = (job_slot){t, NULL, 0};
+    *s = (job_slot){t, NULL, 0, 0};
     c->last = c->n++;
   }
   sl_status st;
@@ -305,6 +329,7 @@ static sl_status sink_row(void *ud, const sl_schema *schema, const sl_table *t,
     if (!s->w) return err && err->code ? err->code : SL_IO;
   }
   if ((st = sl_job_write_row(s->w, t, vals, n, err))) return st;
+  if (++s->rows >= PROGRESS_EVERY && c->prog) report_rows(c);
   if (sl_job_writer_bytes(s->w) >= c->max) return close_slot(s, err);
   return SL_OK;
 }
@@ -365,7 +390,15 @@ static sl_schema *starting_schema(sl_pipeline *p, const char *name, sl_error *er
   return s;
 }
 
+static sl_status normalize_package_(sl_pipeline *p, sl_package *pkg, sl_error *err);
 static sl_status normalize_package(sl_pipeline *p, sl_package *pkg, sl_error *err) {
+  sl_progress_stage_begin(p->prog, "normalize", sl_package_load_id(pkg), 0);
+  sl_status st = normalize_package_(p, pkg, err);
+  sl_progress_stage_end(p->prog, st);
+  return st;
+}
+
+static sl_status normalize_package_(sl_pipeline *p, sl_package *pkg, sl_error *err) {
   double t0 = now_s();
   const char *id = sl_package_load_id(pkg);
   /* A killed normalize leaves partial job files: start over. */
@@ -383,7 +416,7 @@ static sl_status normalize_package(sl_pipeline *p, sl_package *pkg, sl_error *er
     sl_doc_free(m);
     return err->code ? err->code : SL_SCHEMA;
   }
-  norm_ctx nc = {.pkg = pkg, .max = p->job_max};
+  norm_ctx nc = {.pkg = pkg, .max = p->job_max, .prog = p->prog};
   sl_row_sink sink = {.ud = &nc, .row = sink_row};
   sl_normalizer *n = sl_normalizer_new(schema, id, sink, err);
   char *buf = malloc(READ_CHUNK);
@@ -426,6 +459,7 @@ static sl_status normalize_package(sl_pipeline *p, sl_package *pkg, sl_error *er
   }
   free(buf);
   uint64_t rows = n ? sl_normalizer_stats(n)->rows : 0;
+  report_rows(&nc);
   for (size_t i = 0; i < nc.n; i++) {
     if (st) {
       if (nc.slots[i].w) sl_job_writer_discard(nc.slots[i].w);
@@ -471,7 +505,24 @@ static void count_jobs(sl_package *pkg, run_ctx *c) {
   }
 }
 
+static sl_status load_package_(sl_pipeline *p, sl_package *pkg, run_ctx *c, sl_error *err);
 static sl_status load_package(sl_pipeline *p, sl_package *pkg, run_ctx *c, sl_error *err) {
+  sl_progress_stage_begin(p->prog, "load", sl_package_load_id(pkg), 0);
+  size_t before = c->ntables;
+  uint64_t *rows0 = before ? malloc(before * sizeof *rows0) : NULL;
+  for (size_t i = 0; rows0 && i < before; i++) rows0[i] = c->tables[i].rows;
+  sl_status st = load_package_(p, pkg, c, err);
+  if (!st)
+    for (size_t i = 0; i < c->ntables; i++) {
+      uint64_t r0 = i < before && rows0 ? rows0[i] : 0;
+      if (c->tables[i].rows > r0) sl_progress_loaded(p->prog, c->tables[i].table, c->tables[i].rows - r0);
+    }
+  free(rows0);
+  sl_progress_stage_end(p->prog, st);
+  return st;
+}
+
+static sl_status load_package_(sl_pipeline *p, sl_package *pkg, run_ctx *c, sl_error *err) {
   double t0 = now_s();
   const char *id = sl_package_load_id(pkg);
   char path[4096];
@@ -537,7 +588,13 @@ sl_status sl_pipeline_run(sl_pipeline *p, const sl_run_options *ro, sl_error *er
   sl_error_clear(err);
   run_ctx c;
   memset(&c, 0, sizeof c);
+  struct timespec ts0;
+  clock_gettime(CLOCK_REALTIME, &ts0);
+  double started = (double)ts0.tv_sec + ts0.tv_nsec / 1e9;
+  p->prog = sl_progress_new(p->name, (sl_progress_mode)p->progress, p->log_period, NULL);
+  sl_progress_set_current(p->prog);
   sl_status st = sl__pipeline_lock(p, err);
+  bool locked = st == SL_OK;
   if (st) goto out;
   /* A new working dir (first run, or deleted): take state and schema from
    * the destination, as dlt does, so that cursors and schema carry on. */
@@ -575,8 +632,26 @@ sl_status sl_pipeline_run(sl_pipeline *p, const sl_run_options *ro, sl_error *er
   }
 out:
   sl__pipeline_dest_close(p);
-  sl__pipeline_unlock(p);
   sl__pipeline_info_set(p, c.ids, c.nids, c.tables, c.ntables, c.new_id[0] ? c.new_id : NULL,
                         c.records, st, err);
+  sl_progress_stage_end(p->prog, st);
+  sl_progress_set_current(NULL);
+  /* The trace and the alert: never change the run's outcome. A run refused
+   * by the lock belongs to the run that holds it: no trace of its own. */
+  clock_gettime(CLOCK_REALTIME, &ts0);
+  double finished = (double)ts0.tv_sec + ts0.tv_nsec / 1e9;
+  sl_error terr;
+  sl_error_clear(&terr);
+  if (locked && sl__trace_save(p, p->prog, started, finished, st, err, &terr))
+    SL_WARN("cannot save the trace of the run: %s", terr.msg);
+  if (st) {
+    const char *step = sl_progress_failed_step(p->prog);
+    sl_error_clear(&terr);
+    if (sl__alert_send(p, step ? step : "run", err, &terr))
+      SL_WARN("cannot send the failure alert: %s", terr.msg);
+  }
+  if (locked) sl__pipeline_unlock(p);
+  sl_progress_free(p->prog);
+  p->prog = NULL;
   return st;
 }
