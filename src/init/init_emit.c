@@ -164,6 +164,32 @@ static const char *spec_title(gen *g) {
   return sl_v_str(sl_v_get(info, "title"), "the API");
 }
 
+/* "  # <head><text>" wrapped at about 96 columns, continued with "  #   ". */
+static void comment_wrapped(sl_buf *y, const char *head, const char *text) {
+  sl_buf_printf(y, "  # %s", head);
+  size_t col = 4 + strlen(head);
+  bool first = true;
+  for (const char *p = text; *p;) {
+    while (*p == ' ') p++;
+    const char *e = p;
+    while (*e && *e != ' ') e++;
+    size_t w = (size_t)(e - p);
+    if (!w) break;
+    if (!first && col + 1 + w > 96) {
+      sl_buf_puts(y, "\n  #   ");
+      col = 6;
+    } else if (!first) {
+      sl_buf_putc(y, ' ');
+      col++;
+    }
+    sl_buf_append(y, p, w);
+    col += w;
+    first = false;
+    p = e;
+  }
+  sl_buf_putc(y, '\n');
+}
+
 static void build_source(gen *g, const auth_pick *a, sl_buf *y) {
   const sl_init_options *o = g->opts;
   const char *loc = o->spec_location ? o->spec_location : sl_openapi_name(g->spec);
@@ -231,7 +257,7 @@ static void build_source(gen *g, const auth_pick *a, sl_buf *y) {
     }
     if (r->uses_dates)
       sl_buf_puts(y, "  # the date window (start_date, end_date) is set in .sluice/config.toml\n");
-    if (r->reason) sl_buf_printf(y, "  # DISABLED: %s\n", r->reason);
+    if (r->reason) comment_wrapped(y, "DISABLED: ", r->reason);
     emit_indented(y, resource_tree(g, r), "  - ", "    ");
   }
 }
