@@ -82,7 +82,9 @@ typedef struct sl_http_response sl_http_response;
 long sl_http_status(const sl_http_response *r);
 const char *sl_http_header(const sl_http_response *r, const char *name); /* NULL if absent */
 const char *sl_http_url(const sl_http_response *r);   /* the request's URL */
-int sl_http_attempt(const sl_http_response *r);       /* 1 for the first try */
+/* The attempt this response belongs to, 1 for the first try. (Named so as not
+ * to clash with the type sl_http_attempt below.) */
+int sl_http_response_attempt(const sl_http_response *r);
 /* The body of a response that was not accepted (capped at error_body_max),
  * for error messages and response_actions content matching. */
 const char *sl_http_error_body(const sl_http_response *r, size_t *len);
