@@ -59,10 +59,21 @@ struct sl_emitter {
   size_t chunk_len;
   sl_status cb_status;
   sl_error cb_err;
+  /* auto data selector (REST without data_selector): the first list under a
+   * usual key at the top of an object is the records; else the document is */
+  bool auto_sel, auto_capture, auto_key_hit;
+  int64_t auto_start;
+  sl_buf auto_buf;
   /* tree */
   sl_emitter **children;
   size_t nchildren;
   sl_value *state;
+  /* kinds that drive their own requests (REST) */
+  sl__record_hook hook;
+  void *hook_ud;
+  sl_buf hook_out;
+  bool defer_children; /* queue parent records; sl__emit_flush_children runs them */
+  sl_buf deferred;     /* queued records, each followed by '\n' */
 };
 
 /* ---- extract files ----------------------------------------------------------- */
@@ -123,9 +134,20 @@ static sl_status deliver(sl_emitter *em, const char *p, size_t n, const sl_value
                          sl_error *err) {
   if (em->stopped) return SL_OK;
   sl_status st;
+  if (em->hook) {
+    sl_buf_reset(&em->hook_out);
+    bool keep = true;
+    if ((st = em->hook(em->hook_ud, p, n, &em->hook_out, &keep, err))) return st;
+    if (!keep) return SL_OK;
+    if (em->hook_out.len) p = em->hook_out.data, n = em->hook_out.len, tree = NULL;
+  }
   if (em->res->selected && (st = wrecord(em, p, n, err))) return st;
   em->count++;
-  if (em->nchildren) {
+  if (em->nchildren && em->defer_children) {
+    if ((st = sl_buf_append(&em->deferred, p, n)) || (st = sl_buf_putc(&em->deferred, '\n')))
+      return sl_error_set(err, st, "the records of one page of '%s' exceed the buffer cap",
+                          em->res->name);
+  } else if (em->nchildren) {
     if (tree) {
       st = run_children(em, tree, err);
     } else {
@@ -137,7 +159,7 @@ static sl_status deliver(sl_emitter *em, const char *p, size_t n, const sl_value
     if (st) return st;
   }
   sl__crash_point("extract_record");
-  if (em->o->limit > 0 && em->count >= (uint64_t)em->o->limit) em->stopped = true;
+  if (em->o->limit > 0 && !em->res->limit_pages && em->count >= (uint64_t)em->o->limit) em->stopped = true;
   return SL_OK;
 }
 
@@ -274,8 +296,74 @@ static int scalar_record(sl_emitter *em, const sl_json_event *ev) {
   return record_done(em, b->data, b->len);
 }
 
+static bool usual_records_key(const char *k, size_t n) {
+  static const char *const keys[] = {"data", "items", "results", "records", "entries",
+                                     "elements", "objects", "rows", "values", "hits",
+                                     "list", "collection", "events", NULL};
+  for (size_t i = 0; keys[i]; i++)
+    if (strlen(keys[i]) == n && memcmp(keys[i], k, n) == 0) return true;
+  return false;
+}
+
+/* The auto selector, for events at the top of the document. Returns 1 when
+ * it handled the event (or failed: see cb_status), 0 to let on_event go on. */
+static int auto_event(sl_emitter *em, const sl_json_event *ev, int *rc) {
+  *rc = 0;
+  if (em->nframes == 0 && !em->auto_capture) {
+    if (ev->type == SL_JSON_ARRAY_BEGIN) {
+      em->auto_sel = false;
+      *rc = push_frame(em, -1, true, true);
+      return 1;
+    }
+    if (ev->type == SL_JSON_OBJECT_BEGIN) {
+      em->auto_capture = true;
+      em->auto_key_hit = false;
+      em->auto_start = ev->offset;
+      sl_buf_reset(&em->auto_buf);
+      *rc = push_frame(em, -1, false, false);
+      return 1;
+    }
+    return 0; /* a scalar document: one record */
+  }
+  if (!em->auto_capture || em->nframes != 1) return 0;
+  if (ev->type == SL_JSON_KEY) {
+    em->auto_key_hit = usual_records_key(ev->str, ev->len);
+    return 1;
+  }
+  if (ev->type == SL_JSON_ARRAY_BEGIN && em->auto_key_hit) {
+    em->auto_capture = false;
+    em->auto_sel = false;
+    sl_buf_reset(&em->auto_buf);
+    *rc = push_frame(em, -1, true, true);
+    return 1;
+  }
+  if (ev->type == SL_JSON_OBJECT_END) {
+    /* No list of records: the document is the record. */
+    em->auto_capture = false;
+    em->nframes = 0;
+    int64_t end = ev->offset + 1;
+    if (em->auto_start >= em->base && em->auto_buf.len == 0) {
+      *rc = record_done(em, em->chunk + (em->auto_start - em->base),
+                        (size_t)(end - em->auto_start));
+    } else {
+      if (sl_buf_append(&em->auto_buf, em->chunk, (size_t)(end - em->base))) {
+        *rc = fail_cb(em, sl_error_set(&em->cb_err, SL_TOO_LARGE, "document too large"));
+        return 1;
+      }
+      *rc = record_done(em, em->auto_buf.data, em->auto_buf.len);
+      sl_buf_reset(&em->auto_buf);
+    }
+    return 1;
+  }
+  return 0;
+}
+
 static int on_event(void *ud, const sl_json_event *ev) {
   sl_emitter *em = ud;
+  if (em->auto_sel && !em->rec_active) {
+    int rc;
+    if (auto_event(em, ev, &rc)) return rc;
+  }
   if (em->rec_active) {
     switch (ev->type) {
       case SL_JSON_OBJECT_BEGIN:
@@ -353,6 +441,9 @@ static sl_status stream_begin(sl_emitter *em, const char *sel, bool lines, bool 
   em->streaming = true;
   em->nframes = 0;
   em->rec_active = false;
+  em->auto_sel = false;
+  em->auto_capture = false;
+  sl_buf_reset(&em->auto_buf);
   em->base = 0;
   em->cb_status = SL_OK;
   sl_buf_reset(&em->carry);
@@ -397,6 +488,11 @@ sl_status sl_emit_stream_feed(sl_emitter *em, const void *bytes, size_t len, sl_
     size_t from = em->rec_start > em->base ? (size_t)(em->rec_start - em->base) : 0;
     if (sl_buf_append(&em->carry, (const char *)bytes + from, len - from))
       st = sl_error_set(err, SL_TOO_LARGE, "a record is larger than the buffer cap");
+  }
+  if (st == SL_OK && em->auto_capture) {
+    size_t from = em->auto_start > em->base ? (size_t)(em->auto_start - em->base) : 0;
+    if (sl_buf_append(&em->auto_buf, (const char *)bytes + from, len - from))
+      st = sl_error_set(err, SL_TOO_LARGE, "a document is larger than the buffer cap");
   }
   em->base += (int64_t)len;
   em->chunk = NULL;
@@ -461,6 +557,101 @@ sl_value *sl_emit_state(sl_emitter *em) {
   return em->state = s;
 }
 
+/* ---- for kinds that drive their own requests --------------------------------------- */
+
+void sl__emit_set_hook(sl_emitter *em, sl__record_hook hook, void *ud) {
+  em->hook = hook;
+  em->hook_ud = ud;
+}
+
+void sl__emit_defer_children(sl_emitter *em, bool on) { em->defer_children = on; }
+
+sl_status sl__emit_stream_begin_auto(sl_emitter *em, const char *name, sl_error *err) {
+  sl_status st = stream_begin(em, NULL, false, true, name, err);
+  if (st == SL_OK) em->auto_sel = true;
+  return st;
+}
+
+bool sl__emit_has_children(const sl_emitter *em) { return em->nchildren > 0; }
+
+const sl__extract_opts *sl__emit_opts(const sl_emitter *em) { return em->o; }
+
+sl_status sl__emit_flush_children(sl_emitter *em, sl_error *err) {
+  if (!em->deferred.len) return SL_OK;
+  /* Take the queue: children may run long and the parent queue refills later. */
+  sl_buf q = em->deferred;
+  memset(&em->deferred, 0, sizeof em->deferred);
+  sl_status st = SL_OK;
+  char *p = q.data, *end = q.data + q.len;
+  while (!st && p < end) {
+    char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    sl_doc *d = sl_json_parse_doc(p, n, em->name, err);
+    if (!d) {
+      st = err && err->code ? err->code : SL_JSON_SYNTAX;
+      break;
+    }
+    st = run_children(em, d->root, err);
+    sl_doc_free(d);
+    p += n + 1;
+  }
+  sl_buf_free(&q);
+  return st;
+}
+
+void sl__emit_mark(sl_emitter *em, sl__emit_pos *pos) {
+  pos->files = em->files;
+  pos->open = em->fd >= 0;
+  pos->file_bytes = em->file_bytes;
+  pos->total_bytes = em->total_bytes;
+  pos->count = em->count;
+  pos->deferred = em->deferred.len;
+}
+
+sl_status sl__emit_rewind(sl_emitter *em, const sl__emit_pos *pos, sl_error *err) {
+  if (em->streaming) stream_close(em);
+  em->stopped = false;
+  sl_buf_reset(&em->hook_out);
+  if (em->deferred.len > pos->deferred) em->deferred.len = pos->deferred;
+  em->count = pos->count;
+  em->total_bytes = pos->total_bytes;
+  if (em->files == pos->files && em->fd >= 0 && pos->open) {
+    /* Same file: drop what is still buffered, truncate what reached the disk. */
+    uint64_t on_disk = em->file_bytes - em->wbuf.len;
+    if (pos->file_bytes >= on_disk) {
+      em->wbuf.len = (size_t)(pos->file_bytes - on_disk);
+    } else {
+      sl_buf_reset(&em->wbuf);
+      if (ftruncate(em->fd, (off_t)pos->file_bytes) != 0 ||
+          lseek(em->fd, (off_t)pos->file_bytes, SEEK_SET) < 0)
+        return sl_error_set(err, SL_IO, "cannot truncate an extract file of '%s': %s",
+                            em->res->name, strerror(errno));
+    }
+    em->file_bytes = pos->file_bytes;
+    return SL_OK;
+  }
+  /* The attempt rotated files: remove the new ones, reopen the marked one. */
+  sl_buf_reset(&em->wbuf);
+  if (em->fd >= 0) close(em->fd);
+  em->fd = -1;
+  char path[4096];
+  for (unsigned i = pos->files; i < em->files; i++) {
+    snprintf(path, sizeof path, "%s/%s.%u.jsonl", em->o->extract_dir, em->res->name, i);
+    unlink(path);
+  }
+  em->files = pos->files;
+  em->file_bytes = 0;
+  if (!pos->open) return SL_OK;
+  snprintf(path, sizeof path, "%s/%s.%u.jsonl", em->o->extract_dir, em->res->name,
+           pos->files - 1);
+  em->fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (em->fd < 0 || ftruncate(em->fd, (off_t)pos->file_bytes) != 0 ||
+      lseek(em->fd, (off_t)pos->file_bytes, SEEK_SET) < 0)
+    return sl_error_set(err, SL_IO, "cannot rewind %s: %s", path, strerror(errno));
+  em->file_bytes = pos->file_bytes;
+  return SL_OK;
+}
+
 /* ---- the driver -------------------------------------------------------------------- */
 
 static void emitter_free(sl_emitter *em) {
@@ -472,6 +663,9 @@ static void emitter_free(sl_emitter *em) {
   sl_buf_free(&em->wbuf);
   sl_buf_free(&em->carry);
   sl_buf_free(&em->scratch);
+  sl_buf_free(&em->hook_out);
+  sl_buf_free(&em->auto_buf);
+  sl_buf_free(&em->deferred);
   free(em->children);
   free(em);
 }

@@ -12,7 +12,8 @@
 #include "source/source_int.h"
 
 const sl__resource_kind sl__resource_kinds[] = {
-    {"file", NULL, sl__file_resource_build},
+    {"file", NULL, false, sl__file_resource_build},
+    {"endpoint", "client", true, sl__rest_resource_build},
 };
 const size_t sl__resource_kind_count = sizeof sl__resource_kinds / sizeof sl__resource_kinds[0];
 
@@ -205,7 +206,7 @@ static const char *const top_keys[] = {"name", "max_table_nesting", "schema_cont
                                        "resource_defaults", "resources", NULL};
 static const char *const resource_keys[] = {
     "name", "table_name", "primary_key", "merge_key", "write_disposition", "max_table_nesting",
-    "selected", "columns", "schema_contract", "file", NULL};
+    "selected", "columns", "schema_contract", "file", "endpoint", "include_from_parent", NULL};
 static const char *const column_hint_keys[] = {
     "name", "data_type", "nullable", "primary_key", "merge_key", "unique", "hard_delete",
     "dedup_sort", "precision", "scale", "timezone", "description", NULL};
@@ -461,6 +462,12 @@ static sl_status build_resource(yctx *c, sl_source *s, const sl_value *top, cons
     kind = &sl__resource_kinds[i];
     spec = k;
   }
+  if (!kind && sl_v_get(top, "client")) {
+    /* dlt: a resource of a REST source without an endpoint requests its name. */
+    for (size_t i = 0; i < sl__resource_kind_count; i++)
+      if (sl__resource_kinds[i].source_key && !strcmp(sl__resource_kinds[i].key, "endpoint"))
+        kind = &sl__resource_kinds[i];
+  }
   if (!kind) {
     sl_buf kinds = {0};
     for (size_t i = 0; i < sl__resource_kind_count; i++)
@@ -471,13 +478,16 @@ static sl_status build_resource(yctx *c, sl_source *s, const sl_value *top, cons
     return c->err->code;
   }
   const sl_value *kind_top = kind->source_key ? sl_v_get(top, kind->source_key) : NULL;
-  if (kind->build(s, &def, spec, kind_top, c->env, c->file, c->err)) return c->err->code;
+  /* A kind that owns a top-level key (REST) reads the whole resource mapping. */
+  if (kind->build(s, &def, kind->source_key ? r : spec, kind_top, c->env, c->file, c->err))
+    return c->err->code;
   sl_error sub;
   sl_error_clear(&sub);
   if (sl_source_add_resource(s, &def, &sub) != SL_OK) {
     if (def.free_ud) def.free_ud(def.ud);
     return sl__err_at(c->err, sub.code, c->file, r, "%s", sub.msg);
   }
+  s->res[s->nres - 1]->limit_pages = kind->limit_pages;
   return SL_OK;
 }
 
@@ -536,6 +546,20 @@ sl_status sl_source_add_yaml(sl_source *s, const char *text, size_t len, const c
   if ((st = want(&c, resources, SL_V_ARRAY, "resources"))) goto out;
   for (size_t i = 0; i < resources->u.arr.len; i++) {
     const sl_value *r = resources->u.arr.items[i];
+    if (r->type == SL_V_STRING && sl_v_get(top, "client")) {
+      /* dlt: "x" is {name: x, endpoint: {path: x}} */
+      sl_value *o = sl_v_object(s->doc), *ep = sl_v_object(s->doc);
+      sl_value *nm = sl_v_string(s->doc, r->u.s.ptr, r->u.s.len);
+      sl_value *pa = sl_v_string(s->doc, r->u.s.ptr, r->u.s.len);
+      if (!o || !ep || !nm || !pa || sl_v_put(s->doc, o, "name", nm) ||
+          sl_v_put(s->doc, ep, "path", pa) || sl_v_put(s->doc, o, "endpoint", ep)) {
+        st = sl_error_set(err, SL_NOMEM, "out of memory");
+        goto out;
+      }
+      o->line = nm->line = pa->line = ep->line = r->line;
+      o->col = nm->col = pa->col = ep->col = r->col;
+      r = o;
+    }
     if (r->type != SL_V_OBJECT) {
       st = sl__err_at(err, SL_CONFIG_INVALID, file, r,
                       "each resource is a mapping with a 'name' and one of %s", kind_keys()[0]);

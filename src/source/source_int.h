@@ -23,6 +23,7 @@ struct sl_resource {
   sl_resource_fn fn;
   void *ud;
   void (*free_ud)(void *ud);
+  bool limit_pages; /* --limit counts pages (REST), not records */
 };
 
 struct sl_source {
@@ -36,12 +37,14 @@ struct sl_source {
 };
 
 /* A declarative resource kind, chosen by its key in a resource (`file:`).
- * build fills def (fn, ud, free_ud) from spec, the value under the key;
+ * build fills def (fn, ud, free_ud) from spec, the value under the key (for a
+ * kind with a source_key: the whole resource mapping, resource_defaults merged);
  * source_key names a top-level key the kind owns ("client" for REST), or NULL;
  * it is handed over as top (NULL when absent). */
 typedef struct sl__resource_kind {
   const char *key;
   const char *source_key;
+  bool limit_pages; /* the extract limit counts this kind's pages, not records */
   sl_status (*build)(sl_source *s, sl_resource_def *def, const sl_value *spec,
                      const sl_value *top, const sl_source_env *env, const char *file,
                      sl_error *err);
@@ -50,6 +53,9 @@ typedef struct sl__resource_kind {
 extern const sl__resource_kind sl__resource_kinds[];
 extern const size_t sl__resource_kind_count;
 
+sl_status sl__rest_resource_build(sl_source *s, sl_resource_def *def, const sl_value *spec,
+                                  const sl_value *top, const sl_source_env *env,
+                                  const char *file, sl_error *err);
 sl_status sl__file_resource_build(sl_source *s, sl_resource_def *def, const sl_value *spec,
                                   const sl_value *top, const sl_source_env *env,
                                   const char *file, sl_error *err);
@@ -88,6 +94,35 @@ typedef struct sl__extract_result {
 sl_status sl__source_extract(sl_source *s, const sl__extract_opts *o, sl__extract_result **res,
                              size_t *nres, sl_error *err);
 void sl__extract_results_free(sl__extract_result *res, size_t n);
+
+/* ---- for kinds that drive their own requests (REST) ---------------------------- */
+
+/* Called with every validated record before it is kept: set *keep to false to
+ * drop it, or write a replacement record into out (left empty: keep as is). */
+typedef sl_status (*sl__record_hook)(void *ud, const char *rec, size_t n, sl_buf *out, bool *keep,
+                                     sl_error *err);
+void sl__emit_set_hook(sl_emitter *em, sl__record_hook hook, void *ud);
+/* Queue the records handed to children instead of running the children at
+ * once; sl__emit_flush_children runs them (after the page is known whole). */
+void sl__emit_defer_children(sl_emitter *em, bool on);
+sl_status sl__emit_flush_children(sl_emitter *em, sl_error *err);
+bool sl__emit_has_children(const sl_emitter *em);
+/* A stream whose records are found as dlt does without a data_selector: a
+ * top-level array's items; in an object, the first list under a usual key
+ * (data, items, results, records, …); else the whole document. */
+sl_status sl__emit_stream_begin_auto(sl_emitter *em, const char *name, sl_error *err);
+const sl__extract_opts *sl__emit_opts(const sl_emitter *em);
+
+/* Where an emitter's output stands; rewind drops everything written after the
+ * mark (an HTTP body that broke off mid-way is retried from its start). */
+typedef struct sl__emit_pos {
+  unsigned files;
+  bool open;
+  uint64_t file_bytes, total_bytes, count;
+  size_t deferred;
+} sl__emit_pos;
+void sl__emit_mark(sl_emitter *em, sl__emit_pos *pos);
+sl_status sl__emit_rewind(sl_emitter *em, const sl__emit_pos *pos, sl_error *err);
 
 /* Test hook: SLUICE_TEST_CRASH=<point>:<n> kills the process with SIGKILL at
  * the n-th time the named point is passed (crash-safety tests). */
