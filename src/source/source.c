@@ -488,6 +488,7 @@ static sl_status build_resource(yctx *c, sl_source *s, const sl_value *top, cons
     return sl__err_at(c->err, sub.code, c->file, r, "%s", sub.msg);
   }
   s->res[s->nres - 1]->limit_pages = kind->limit_pages;
+  s->res[s->nres - 1]->yaml = r;
   return SL_OK;
 }
 
@@ -575,9 +576,14 @@ sl_status sl_source_add_yaml(sl_source *s, const char *text, size_t len, const c
   /* A child's parent must exist. */
   for (size_t i = 0; i < s->nres; i++)
     if (s->res[i]->parent && !sl_source_find(s, s->res[i]->parent)) {
-      st = sl_error_set(err, SL_CONFIG_INVALID, "resource '%s' has an unknown parent '%s'",
-                        s->res[i]->name, s->res[i]->parent);
-      sl_error_at(err, file, 0, 0, -1);
+      const char **names = calloc(s->nres + 1, sizeof *names);
+      for (size_t j = 0; names && j < s->nres; j++) names[j] = s->res[j]->name;
+      const char *sug = names ? sl__did_you_mean(s->res[i]->parent, names) : NULL;
+      st = sl__err_at(err, SL_CONFIG_INVALID, file, s->res[i]->yaml,
+                      "resource '%s' resolves from an unknown resource '%s'%s%s%s",
+                      s->res[i]->name, s->res[i]->parent, sug ? " (did you mean '" : "",
+                      sug ? sug : "", sug ? "'?)" : "");
+      free(names);
       goto out;
     }
 out:

@@ -24,6 +24,7 @@ struct sl_resource {
   void *ud;
   void (*free_ud)(void *ud);
   bool limit_pages; /* --limit counts pages (REST), not records */
+  const sl_value *yaml; /* the YAML definition (positions for errors), or NULL */
 };
 
 struct sl_source {
