@@ -110,5 +110,16 @@ if [ "$want_s3" = 1 ]; then
     mkdir -p "$root/.deps/node"
     (cd "$root/.deps/node" && npm install --silent --no-audit --no-fund s3rver@3.7.1 >/dev/null)
   fi
+  # The AWS CLI, an independent client the S3/Athena tests check sluice's output with.
+  if ! command -v aws >/dev/null 2>&1; then
+    say "installing awscli from Debian"
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get install -y -q --no-install-recommends awscli >/tmp/sluice-apt.log 2>&1 || {
+      $SUDO apt-get update -q >>/tmp/sluice-apt.log 2>&1 || true
+      $SUDO apt-get install -y -q --no-install-recommends awscli >>/tmp/sluice-apt.log 2>&1 ||
+        say "awscli not installed (the tests skip its checks)"; }
+  fi
 fi
 exit 0

@@ -1,0 +1,48 @@
+# Sourced by the filesystem/Athena scenario tests: start and stop s3rver (and
+# the Athena stand-in) on free local ports. s3rver 3.7 signs its list
+# continuation tokens with DES, which Node 20's OpenSSL 3 only has in its
+# legacy provider: hence NODE_OPTIONS below.
+SL_S3RVER=${SL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/.deps/node/node_modules/.bin/s3rver
+
+sl_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+sl_wait_port() { # port [tries]
+  local i
+  for i in $(seq 1 "${2:-200}"); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# sl_start_s3rver DIR BUCKET...: sets S3_PORT, S3_PID, S3_ENDPOINT
+sl_start_s3rver() {
+  local dir=$1
+  shift
+  [ -x "$SL_S3RVER" ] || { echo "s3rver is not installed: run scripts/deps.sh --s3" >&2; return 1; }
+  mkdir -p "$dir"
+  S3_PORT=$(sl_free_port)
+  local args=()
+  for b in "$@"; do args+=(--configure-bucket "$b"); done
+  NODE_OPTIONS=--openssl-legacy-provider "$SL_S3RVER" -d "$dir" -a 127.0.0.1 -p "$S3_PORT" -s "${args[@]}" \
+    > "$dir.log" 2>&1 &
+  S3_PID=$!
+  S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+  sl_wait_port "$S3_PORT" 300 || { echo "s3rver did not start:" >&2; cat "$dir.log" >&2; return 1; }
+}
+
+sl_stop() { # pid...
+  local p
+  for p in "$@"; do
+    [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+  done
+  return 0
+}
+
+# The AWS CLI against s3rver (an independent client).
+sl_aws() {
+  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 \
+    AWS_EC2_METADATA_DISABLED=true aws "$@"
+}
