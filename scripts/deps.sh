@@ -6,6 +6,8 @@
 #   scripts/deps.sh            build + test dependencies
 #   scripts/deps.sh --bench    also the bench-only libraries (json-c, jansson, cJSON)
 #   scripts/deps.sh --s3       also the npm test servers (s3rver)
+#   scripts/deps.sh --browser  also headless Chromium and chromedriver (the show page's
+#                              browser test; tests/scenarios/show_browser.sh asks for it)
 #
 # The DuckDB packages are cached in $SLUICE_CACHE (default ~/.cache/sluice), so
 # a second run with no network succeeds.
@@ -15,10 +17,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${SLUICE_CACHE:-$HOME/.cache/sluice}"
 want_bench=0
 want_s3=0
+want_browser=0
 for a in "$@"; do
   case "$a" in
     --bench) want_bench=1 ;;
     --s3) want_s3=1 ;;
+    --browser) want_browser=1 ;;
     *) echo "deps.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -29,6 +33,7 @@ say() { echo "deps: $*" >&2; }
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libyaml-dev libssl-dev
       zlib1g-dev libmicrohttpd-dev clang libclang-rt-dev python3 nodejs npm)
 [ "$want_bench" = 1 ] && pkgs+=(libjson-c-dev libjansson-dev libcjson-dev)
+[ "$want_browser" = 1 ] && pkgs+=(chromium chromium-driver)
 
 missing=()
 for p in "${pkgs[@]}"; do
