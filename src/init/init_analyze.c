@@ -44,7 +44,7 @@ static const char *find_list_field(gen *g, const sl_value *resp) {
   }
   const sl_value *props = sl_v_get(resp, "properties");
   const char *only = NULL;
-  for (size_t i = 0; i < sl_v_len(props); i++) {
+  for (size_t i = 0; props && props->type == SL_V_OBJECT && i < props->u.obj.len; i++) {
     const sl_member *m = &props->u.obj.items[i];
     const sl_value *p = sl_openapi_schema(g->spec, m->val);
     if (is_array_schema(sl_openapi_schema_type(p))) {
@@ -90,7 +90,7 @@ static const char *find_field(gen *g, const sl_value *resp, const char *const *n
     const char *t = p ? sl_openapi_schema_type(p) : NULL;
     if (p && (!want_type || !t || !strcmp(t, want_type))) return *n;
   }
-  for (size_t i = 0; i < sl_v_len(props); i++) {
+  for (size_t i = 0; props && props->type == SL_V_OBJECT && i < props->u.obj.len; i++) {
     const sl_member *m = &props->u.obj.items[i];
     const sl_value *sub = sl_openapi_schema(g->spec, m->val);
     if (!sub || strcmp(sl_openapi_schema_type(sub) ? sl_openapi_schema_type(sub) : "", "object"))
@@ -200,10 +200,19 @@ void sl__init_analyze(gen *g, gres *r) {
     if (!*p) break;
     const char *e = strchr(p, '/');
     size_t n = e ? (size_t)(e - p) : strlen(p);
-    const char *seg = sl_arena_strndup(g->a, p, n);
-    r->segs[r->nsegs++] = seg;
-    if (n > 2 && seg[0] == '{' && seg[n - 1] == '}')
+    char *seg = sl_arena_strndup(g->a, p, n);
+    bool var = n > 2 && seg[0] == '{' && seg[n - 1] == '}' && !memchr(seg + 1, '{', n - 2) &&
+               !memchr(seg + 1, '}', n - 2);
+    if (var) {
       r->vars[r->nvars++] = sl_arena_strndup(g->a, seg + 1, n - 2);
+    } else if (memchr(seg, '{', n) || memchr(seg, '}', n)) {
+      /* "/files/{name}.json": a variable inside a segment */
+      if (!r->reason)
+        r->reason = gen_printf(g, "path segment '%s' mixes text and a variable; write the "
+                                  "path by hand and set selected: true", seg);
+      if (seg[0] == '{') seg[0] = '_';
+    }
+    r->segs[r->nsegs++] = seg;
     p += n;
   }
   /* response shape */

@@ -31,7 +31,7 @@ static const char *id_field(gen *g, const gres *r, const char *want) {
   if (has_prop(r, want)) return want;
   const sl_value *props = r->item ? sl_v_get(r->item, "properties") : NULL;
   size_t wl = strlen(want);
-  for (size_t i = 0; i < sl_v_len(props); i++) {
+  for (size_t i = 0; props && props->type == SL_V_OBJECT && i < props->u.obj.len; i++) {
     const char *k = props->u.obj.items[i].key;
     size_t kl = strlen(k);
     if (kl > wl + 1 && k[kl - wl - 1] == '_' && !strcmp(k + kl - wl, want))
@@ -276,7 +276,7 @@ static void link_one(gen *g, size_t ri, int depth) {
   size_t np = sl_openapi_params(g->spec, &r->op, &params);
   const sl_value *plist[256];
   if (np > 256) np = 256;
-  memcpy(plist, params, np * sizeof *plist);
+  if (np) memcpy(plist, params, np * sizeof *plist);
   const char *idq[8];
   size_t idq_stem[8], nidq = 0;
 
