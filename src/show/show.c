@@ -217,13 +217,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   (void)version;
   (void)upload;
   sl_show *s = cls;
+  /* Anything but GET/HEAD is refused on the first call, before its body. */
+  if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+    return reply_error(c, 405, "read-only: only GET is served");
   if (!*con_cls) { /* first call: headers only */
     *con_cls = s;
     return MHD_YES;
   }
   if (*upload_size) return reply_error(c, 405, "read-only: no request bodies");
-  if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-    return reply_error(c, 405, "read-only: only GET is served");
   if (!host_ok(c, s->port)) return reply_error(c, 403, "wrong Host: open http://127.0.0.1:PORT/");
   SL_DEBUG("show: GET %s", url);
   if (!strcmp(url, "/") || !strcmp(url, "/index.html"))
