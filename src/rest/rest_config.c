@@ -407,7 +407,7 @@ static sl_status get_client(rctx *c, const sl_value *top, rest_client **out) {
 static const char *const endpoint_keys[] = {"path",          "method",    "params",
                                             "json",          "headers",   "data_selector",
                                             "paginator",     "response_actions",
-                                            "incremental",   NULL};
+                                            "incremental",   "auth", NULL};
 
 static sl_status set_parent(rctx *c, rest_resource *r, const sl_value *at, const char *res) {
   if (!strcmp(res, r->name)) return BAD(at, "resource '%s' resolves from itself", r->name);
@@ -572,6 +572,7 @@ static sl_status parse_actions(rctx *c, const sl_value *v, rest_resource *r) {
 
 static sl_status parse_endpoint(rctx *c, const sl_value *ep, rest_resource *r) {
   r->method = "GET";
+  if (!(r->params = sl_v_object(c->s->doc))) return sl_error_set(c->err, SL_NOMEM, "out of memory");
   if (!ep) {
     r->path = r->name;
     return SL_OK;
@@ -596,8 +597,7 @@ static sl_status parse_endpoint(rctx *c, const sl_value *ep, rest_resource *r) {
     if (!ok) return BAD(x, "unknown HTTP method '%s'", r->method);
     r->method = up;
   }
-  sl_value *params = sl_v_object(c->s->doc);
-  if (!params) return sl_error_set(c->err, SL_NOMEM, "out of memory");
+  sl_value *params = (sl_value *)r->params;
   if ((x = sl_v_get(ep, "params"))) {
     if (want_map(c, x, "params")) return c->err->code;
     for (size_t i = 0; i < x->u.obj.len; i++) {
@@ -663,6 +663,13 @@ static sl_status parse_endpoint(rctx *c, const sl_value *ep, rest_resource *r) {
     r->has_pg = true;
   }
   if ((x = sl_v_get(ep, "response_actions")) && parse_actions(c, x, r)) return c->err->code;
+  if ((x = sl_v_get(ep, "auth"))) {
+    if (!(r->auth = calloc(1, sizeof *r->auth))) return sl_error_set(c->err, SL_NOMEM, "out of memory");
+    if (parse_auth(c, x, r->auth)) return c->err->code;
+    const char *base = c->env && c->env->base_dir ? c->env->base_dir : ".";
+    r->auth_state_file =
+        sl_arena_printf(c->a, "%s/.sluice/%s.%s.refresh_token", base, c->s->name, r->name);
+  }
   if (r->inc.on && !r->inc_param && !r->inc.start_param) {
     /* dlt: the start value goes where {incremental.start_value} is written */
     bool used = strstr(r->path, "{incremental.") != NULL;
@@ -687,13 +694,17 @@ void rest_resource_free(void *ud) {
   rest_resource *r = ud;
   if (!r) return;
   if (r->client && --r->client->refs <= 0) {
-    if (!REST_HTTP_MISSING()) {
-      sl_http_free(r->client->http);
-      sl_http_free(r->client->auth.token_http);
-    }
+    sl_http_free(r->client->http);
+    sl_http_free(r->client->auth.token_http);
     free(r->client->auth.access_token);
     free(r->client->auth.current_refresh);
     free(r->client);
+  }
+  if (r->auth) {
+    sl_http_free(r->auth->token_http);
+    free(r->auth->access_token);
+    free(r->auth->current_refresh);
+    free(r->auth);
   }
   free(r->actions);
   free(r->resolves);

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "sluice/buf.h"
-#include "rest/rest_http_weak.h"
+#include "sluice/http.h"
 #include "sluice/value.h"
 #include "source/source_int.h"
 
@@ -64,6 +64,7 @@ typedef struct rest_auth {
   char *access_token;                /* malloc'ed */
   char *current_refresh;             /* malloc'ed: the latest refresh token */
   double expires_at;                 /* monotonic seconds */
+  double ttl;                        /* of the current token */
   sl_http *token_http;
 } rest_auth;
 
@@ -122,6 +123,8 @@ typedef struct rest_resource {
   size_t nresolves;
   const char *const *include_from_parent; /* parent fields */
   rest_incremental inc;
+  rest_auth *auth;            /* the endpoint's own auth (owned), or NULL: the client's */
+  const char *auth_state_file;
   const char *inc_param;      /* legacy: params.<name>: {type: incremental, …} */
 } rest_resource;
 

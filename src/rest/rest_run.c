@@ -151,35 +151,34 @@ static void form_add(sl_buf *b, const char *k, const char *v) {
   sl_url_encode(b, v, strlen(v));
 }
 
-static void persist_refresh(rest_client *cl, const char *tok) {
-  if (!cl->state_file) return;
+static void persist_refresh(const char *state_file, const char *tok) {
+  if (!state_file) return;
   char dir[4096], tmp[4200];
-  snprintf(dir, sizeof dir, "%s", cl->state_file);
+  snprintf(dir, sizeof dir, "%s", state_file);
   char *slash = strrchr(dir, '/');
   if (slash) {
     *slash = '\0';
     mkdir(dir, 0700);
   }
-  snprintf(tmp, sizeof tmp, "%s.tmp", cl->state_file);
+  snprintf(tmp, sizeof tmp, "%s.tmp", state_file);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    SL_WARN("cannot keep the rotated refresh token in %s: %s", cl->state_file, strerror(errno));
+    SL_WARN("cannot keep the rotated refresh token in %s: %s", state_file, strerror(errno));
     return;
   }
   size_t n = strlen(tok);
   bool ok = write(fd, tok, n) == (ssize_t)n && fsync(fd) == 0;
   close(fd);
-  if (!ok || rename(tmp, cl->state_file) != 0) {
-    SL_WARN("cannot keep the rotated refresh token in %s", cl->state_file);
+  if (!ok || rename(tmp, state_file) != 0) {
+    SL_WARN("cannot keep the rotated refresh token in %s", state_file);
     unlink(tmp);
   }
 }
 
-static void load_refresh(rest_client *cl) {
-  rest_auth *au = &cl->auth;
+static void load_refresh(rest_auth *au, const char *state_file) {
   if (au->current_refresh) return;
-  if (cl->state_file) {
-    FILE *f = fopen(cl->state_file, "rb");
+  if (state_file) {
+    FILE *f = fopen(state_file, "rb");
     if (f) {
       char b[4096];
       size_t n = fread(b, 1, sizeof b - 1, f);
@@ -189,7 +188,7 @@ static void load_refresh(rest_client *cl) {
       if (n) {
         au->current_refresh = strdup(b);
         sl_secret_register(b);
-        SL_DEBUG("refresh token from %s", cl->state_file);
+        SL_DEBUG("refresh token from %s", state_file);
         return;
       }
     }
@@ -197,8 +196,7 @@ static void load_refresh(rest_client *cl) {
   au->current_refresh = au->refresh_token ? strdup(au->refresh_token) : NULL;
 }
 
-static sl_status fetch_token(rest_client *cl, sl_error *err) {
-  rest_auth *au = &cl->auth;
+static sl_status fetch_token(rest_auth *au, const char *state_file, sl_error *err) {
   if (!au->token_http) {
     sl_http_opts o;
     sl_http_opts_init(&o);
@@ -208,7 +206,7 @@ static sl_status fetch_token(rest_client *cl, sl_error *err) {
   }
   sl_buf form = {0}, basic = {0}, out = {0};
   if (au->type == AUTH_OAUTH_REFRESH) {
-    load_refresh(cl);
+    load_refresh(au, state_file);
     form_add(&form, "grant_type", "refresh_token");
     form_add(&form, "refresh_token", au->current_refresh ? au->current_refresh : "");
   } else {
@@ -263,21 +261,22 @@ static sl_status fetch_token(rest_client *cl, sl_error *err) {
   au->access_token = strdup(tok);
   double ttl = sl_v_num_or(sl_v_get(d->root, "expires_in"), (double)au->default_expires_in);
   au->expires_at = rest_now() + ttl;
+  au->ttl = ttl;
   const char *rt = sl_v_str(sl_v_get(d->root, "refresh_token"), NULL);
   if (rt && *rt && au->type == AUTH_OAUTH_REFRESH &&
       (!au->current_refresh || strcmp(rt, au->current_refresh) != 0)) {
     sl_secret_register(rt);
     free(au->current_refresh);
     au->current_refresh = strdup(rt);
-    persist_refresh(cl, rt);
+    persist_refresh(state_file, rt);
   }
   SL_INFO("oauth: new access token, expires in %.0f s", ttl);
   sl_doc_free(d);
   return SL_OK;
 }
 
-static sl_status auth_prepare(rest_client *cl, sl_http_attempt *a, const char *url, sl_error *err) {
-  rest_auth *au = &cl->auth;
+static sl_status auth_prepare(rest_auth *au, const char *state_file, sl_http_attempt *a,
+                              const char *url, sl_error *err) {
   sl_buf h = {0};
   sl_status st = SL_OK;
   switch (au->type) {
@@ -304,8 +303,8 @@ static sl_status auth_prepare(rest_client *cl, sl_http_attempt *a, const char *u
     case AUTH_OAUTH_CC:
     case AUTH_OAUTH_REFRESH: {
       /* Refresh a little before expiry: a minute, or a tenth of a short life. */
-      double margin = 60;
-      if (!au->access_token || rest_now() >= au->expires_at - margin) st = fetch_token(cl, err);
+      double margin = au->ttl / 10 < 60 ? au->ttl / 10 : 60;
+      if (!au->access_token || rest_now() >= au->expires_at - margin) st = fetch_token(au, state_file, err);
       if (!st) sl_buf_printf(&h, "Authorization: Bearer %s", au->access_token);
       break;
     }
@@ -433,7 +432,9 @@ static sl_status page_begin(pagectx *pc, sl_error *err) {
 
 static sl_status cb_prepare(void *ud, sl_http_attempt *a, sl_error *err) {
   pagectx *pc = ud;
-  return auth_prepare(pc->se->cl, a, pc->url, err);
+  rest_resource *r = pc->se->r;
+  return r->auth ? auth_prepare(r->auth, r->auth_state_file, a, pc->url, err)
+                 : auth_prepare(&pc->se->cl->auth, pc->se->cl->state_file, a, pc->url, err);
 }
 
 static sl_http_decision cb_head(void *ud, const sl_http_response *resp) {
@@ -442,7 +443,7 @@ static sl_http_decision cb_head(void *ud, const sl_http_response *resp) {
   long s = sl_http_status(resp);
   pc->status = s;
   pc->buffered = false;
-  rest_auth *au = &se->cl->auth;
+  rest_auth *au = se->r->auth ? se->r->auth : &se->cl->auth;
   if (s == 401 && (au->type == AUTH_OAUTH_CC || au->type == AUTH_OAUTH_REFRESH) &&
       !pc->auth_retried) {
     /* The token died early (revoked, expired on the server's clock): refresh once. */
@@ -814,6 +815,8 @@ static sl_status inc_setup(series *se, const char *parent_key, sl_error *err) {
     for (size_t i = 0; r->inc.lag == 0 && i < sl_v_len(hs); i++)
       sl_buf_printf(&se->old_hashes, "%s,", sl_v_str(sl_v_at(hs, i), ""));
     se->best = strdup(last);
+    /* the boundary records already loaded stay known until a later value comes */
+    if (se->old_hashes.len) sl_buf_append(&se->hashes, se->old_hashes.data, se->old_hashes.len);
   } else if (r->inc.initial_value) {
     const char *iv = rest_scalar_text(r->inc.initial_value, &t);
     if (iv) se->start = strdup(iv);
@@ -849,8 +852,6 @@ static void inc_commit(series *se) {
 
 static sl_status ensure_http(rest_client *cl, sl_error *err) {
   if (cl->http) return SL_OK;
-  if (REST_HTTP_MISSING())
-    return sl_error_set(err, SL_INTERNAL, "this build has no HTTP engine (src/http/)");
   sl_http_opts o;
   sl_http_opts_init(&o);
   o.max_per_host = cl->max_per_host;
@@ -931,7 +932,6 @@ sl_status rest_resource_run(sl_emitter *em, const sl_value *parent, void *ud, sl
     pg.stop_after_empty_page = true;
   }
   rest_pg_init(&se.ps, &pg);
-  if (cl->auth.type == AUTH_OAUTH_REFRESH) load_refresh(cl);
   const sl__extract_opts *o = sl__emit_opts(em);
   int64_t max_pages = o && o->limit > 0 ? o->limit : 0;
   bool children = sl__emit_has_children(em);
