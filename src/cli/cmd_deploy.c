@@ -210,7 +210,7 @@ static int github_action(sl_pipeline *p, const char *schedule, const char *repo_
                   src);
     for (size_t i = 0; i < nnames; i++)
       sl_buf_printf(&y, "          %s: ${{ secrets.%s }}\n", names[i], names[i]);
-    sl_buf_printf(&y, "        run: \"%s/build/release/sluice\" run \"%s\"\n", src, rel);
+    sl_buf_printf(&y, "        run: |\n          \"%s/build/release/sluice\" run \"%s\"\n", src, rel);
     rc = sl_write_file_atomic(path, y.data, y.len, &err) ? sl_cli_fail(&err) : 0;
   }
   if (!rc) {
