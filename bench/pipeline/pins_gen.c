@@ -74,9 +74,9 @@ void pins_gen_record(pins_gen *g, sl_buf *o) {
   else put_text(g, o, 3);
   static const char *const ctypes[] = {"REGULAR", "VIDEO", "SHOPPING", "CAROUSEL", "MAX_VIDEO", "IDEA"};
   sl_buf_printf(o, ",\"creative_type\":\"%s\"", ctypes[below(g, 6)]);
-  sl_buf_printf(o, ",\"board_id\":\"%" PRIu64 "\"", 900000000000000ULL + below(g, 500));
+  sl_buf_printf(o, ",\"board_id\":\"%" PRIu64 "\"", (uint64_t)(900000000000000ULL + below(g, 500)));
   if (below(g, 3) == 0) sl_buf_puts(o, ",\"board_section_id\":null");
-  else sl_buf_printf(o, ",\"board_section_id\":\"%" PRIu64 "\"", 800000000000000ULL + below(g, 2000));
+  else sl_buf_printf(o, ",\"board_section_id\":\"%" PRIu64 "\"", (uint64_t)(800000000000000ULL + below(g, 2000)));
   sl_buf_printf(o, ",\"board_owner\":{\"username\":\"user_%u\"}", below(g, 10000));
   sl_buf_printf(o, ",\"is_owner\":%s,\"is_standard\":%s,\"has_been_promoted\":%s",
                 below(g, 2) ? "true" : "false", below(g, 4) ? "true" : "false",

@@ -58,6 +58,9 @@ typedef struct sl_pipeline_options {
   uint64_t extract_file_max_bytes; /* rotate extract files (0: config or 64 MiB) */
   uint64_t job_file_max_bytes;     /* rotate job files (0: config or 64 MiB) */
   int keep_packages;         /* 1 keep loaded packages, 0 default (config load.delete_completed_jobs) */
+  uint64_t duckdb_memory_limit_mb; /* DuckDB's memory_limit (0: [destination.duckdb] memory_limit_mb,
+                                      else DuckDB's default, 80% of RAM) */
+  unsigned duckdb_threads;   /* DuckDB's threads (0: [destination.duckdb] threads, else its default) */
   int progress;              /* 0 default ([pipeline] progress: "bar" on a terminal, else
                                 "log"), 1 log lines on stdout, 2 bar, -1 none (sluice/progress.h) */
 } sl_pipeline_options;

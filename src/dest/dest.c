@@ -1,5 +1,5 @@
 /* What every destination shares: table count lists, dlt's stored-state
- * encoding (base64 of zlib), random row ids and SQL quoting. */
+ * encoding (base64 of zlib, sluice/base64.h), random row ids and SQL quoting. */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -7,70 +7,12 @@
 #include <openssl/rand.h>
 
 #include "dest/dest_int.h"
+#include "sluice/base64.h"
 
 void sl_table_counts_free(sl_table_count *c, size_t n) {
   if (!c) return;
   for (size_t i = 0; i < n; i++) free(c[i].table);
   free(c);
-}
-
-/* ---- base64 ------------------------------------------------------------------- */
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-sl_status sl__base64_encode(const void *data, size_t len, bool pad, sl_buf *out) {
-  const unsigned char *p = data;
-  sl_status st = sl_buf_reserve(out, (len + 2) / 3 * 4);
-  if (st) return st;
-  char *o = out->data + out->len;
-  size_t i = 0;
-  for (; i + 3 <= len; i += 3) {
-    unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-    *o++ = b64[v >> 18];
-    *o++ = b64[(v >> 12) & 63];
-    *o++ = b64[(v >> 6) & 63];
-    *o++ = b64[v & 63];
-  }
-  if (i < len) {
-    unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0);
-    *o++ = b64[v >> 18];
-    *o++ = b64[(v >> 12) & 63];
-    if (i + 1 < len) *o++ = b64[(v >> 6) & 63];
-    else if (pad) *o++ = '=';
-    if (pad) *o++ = '=';
-  }
-  out->len = (size_t)(o - out->data);
-  out->data[out->len] = '\0';
-  return SL_OK;
-}
-
-static int b64_val(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-bool sl__base64_decode(const char *text, size_t len, sl_buf *out) {
-  while (len && text[len - 1] == '=') len--;
-  if (len % 4 == 1) return false;
-  if (sl_buf_reserve(out, len / 4 * 3 + 3)) return false;
-  unsigned acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < len; i++) {
-    int v = b64_val((unsigned char)text[i]);
-    if (v < 0) return false;
-    acc = (acc << 6) | (unsigned)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->data[out->len++] = (char)((acc >> bits) & 0xff);
-    }
-  }
-  out->data[out->len] = '\0';
-  return true;
 }
 
 void sl__dest_random_id(char out[16]) {
@@ -79,13 +21,7 @@ void sl__dest_random_id(char out[16]) {
     /* Only uniqueness matters here, not secrecy. */
     for (size_t i = 0; i < sizeof r; i++) r[i] = (unsigned char)rand();
   }
-  sl_buf b = {0};
-  if (sl__base64_encode(r, sizeof r, false, &b) == SL_OK && b.len < 16) {
-    memcpy(out, b.data, b.len + 1);
-  } else {
-    out[0] = '\0';
-  }
-  sl_buf_free(&b);
+  sl_base64_encode_to(r, sizeof r, false, out); /* 14 characters */
 }
 
 /* ---- state encoding --------------------------------------------------------------- */
@@ -99,7 +35,7 @@ sl_status sl__dest_state_encode(const char *json, size_t len, sl_buf *out) {
     free(z);
     return SL_INTERNAL;
   }
-  sl_status st = sl__base64_encode(z, cap, true, out);
+  sl_status st = sl_base64_encode(z, cap, true, out);
   free(z);
   return st;
 }
@@ -108,7 +44,7 @@ sl_status sl__dest_state_decode(const char *text, size_t len, char **json, sl_er
   *json = NULL;
   sl_buf raw = {0}, plain = {0};
   sl_status st = SL_OK;
-  if (sl__base64_decode(text, len, &raw) && raw.len >= 2) {
+  if (sl_base64_decode(text, len, SL_BASE64_LENIENT, &raw) && raw.len >= 2) {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit(&zs) == Z_OK) {

@@ -16,11 +16,6 @@ sl_status sl__dest_state_encode(const char *json, size_t len, sl_buf *out);
  * (as dlt's decompress_state does). *json is malloc'ed. */
 sl_status sl__dest_state_decode(const char *text, size_t len, char **json, sl_error *err);
 
-/* Standard base64 with padding. */
-sl_status sl__base64_encode(const void *data, size_t len, bool pad, sl_buf *out);
-/* Decodes standard base64 (padding optional); false on any other character. */
-bool sl__base64_decode(const char *text, size_t len, sl_buf *out);
-
 /* dlt's uniq_id_base64(10): 10 random bytes, base64 without padding (14 chars + NUL). */
 void sl__dest_random_id(char out[16]);
 

@@ -5,76 +5,25 @@
 #include "sluice/naming.h"
 
 #include <math.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/base64.h"
 #include "sluice/detect.h"
+#include "sluice/sha3.h"
 
-/* ---- SHAKE-128 and base64 -------------------------------------------------- */
+/* ---- SHAKE-128 and base64 (sluice/sha3.h, sluice/base64.h) ------------------- */
 
-static pthread_once_t shake_once = PTHREAD_ONCE_INIT;
-static EVP_MD *shake_md;          /* fetched once: implicit fetches cost a lock per call */
-static pthread_key_t shake_key;   /* frees each thread's EVP_MD_CTX at thread exit */
-static __thread EVP_MD_CTX *shake_ctx;
-
-static void shake_ctx_free(void *p) { EVP_MD_CTX_free(p); }
-
-static void shake_init_once(void) {
-  shake_md = EVP_MD_fetch(NULL, "SHAKE128", NULL);
-  pthread_key_create(&shake_key, shake_ctx_free);
-}
-
-/* This thread's SHAKE-128 context, initialized for a new digest; NULL on failure. */
-static EVP_MD_CTX *shake_begin(void) {
-  pthread_once(&shake_once, shake_init_once);
-  if (!shake_md) return NULL;
-  if (!shake_ctx) {
-    shake_ctx = EVP_MD_CTX_new();
-    if (!shake_ctx) return NULL;
-    pthread_setspecific(shake_key, shake_ctx);
-  }
-  return EVP_DigestInit_ex(shake_ctx, shake_md, NULL) == 1 ? shake_ctx : NULL;
-}
-
-/* SHAKE-128 of len bytes: the first out_len bytes of its output (an XOF's
- * prefix does not depend on the length asked for). */
 static sl_status shake128(const void *in, size_t len, uint8_t *out, size_t out_len) {
-  EVP_MD_CTX *ctx = shake_begin();
-  if (!ctx) return SL_INTERNAL;
-  if ((len && EVP_DigestUpdate(ctx, in, len) != 1) || EVP_DigestFinalXOF(ctx, out, out_len) != 1)
-    return SL_INTERNAL;
+  sl_shake128(in, len, out, out_len);
   return SL_OK;
 }
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Standard base64 without '=' padding; returns the length written (+ NUL). */
 static size_t base64_nopad(const uint8_t *in, size_t n, char *out) {
-  size_t o = 0, i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-    out[o++] = b64_alphabet[v >> 18];
-    out[o++] = b64_alphabet[(v >> 12) & 63];
-    out[o++] = b64_alphabet[(v >> 6) & 63];
-    out[o++] = b64_alphabet[v & 63];
-  }
-  if (n - i == 1) {
-    uint32_t v = (uint32_t)in[i] << 16;
-    out[o++] = b64_alphabet[v >> 18];
-    out[o++] = b64_alphabet[(v >> 12) & 63];
-  } else if (n - i == 2) {
-    uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-    out[o++] = b64_alphabet[v >> 18];
-    out[o++] = b64_alphabet[(v >> 12) & 63];
-    out[o++] = b64_alphabet[(v >> 6) & 63];
-  }
-  out[o] = '\0';
-  return o;
+  return sl_base64_encode_to(in, n, false, out);
 }
 
 /* ---- characters ------------------------------------------------------------ */
@@ -547,25 +496,24 @@ sl_status sl_dlt_id_child(const char *parent_id, const char *table, int64_t list
   char tail[48];
   int tn = snprintf(tail, sizeof tail, "_%lld", (long long)list_idx);
   size_t pn = strlen(parent_id), tbn = strlen(table);
-  /* "{parent}_{table}_{idx}", one update when it fits (each update has a cost) */
+  /* "{parent}_{table}_{idx}": one permutation when it fits one block (the usual case) */
   uint8_t h[SL_DLT_ID_BYTES];
-  char msg[512];
-  EVP_MD_CTX *ctx = shake_begin();
-  bool ok = ctx != NULL;
-  if (ok && pn + 1 + tbn + (size_t)tn <= sizeof msg) {
+  char msg[SL_SHAKE128_RATE];
+  size_t mn = pn + 1 + tbn + (size_t)tn;
+  if (mn <= sizeof msg) {
     memcpy(msg, parent_id, pn);
     msg[pn] = '_';
     memcpy(msg + pn + 1, table, tbn);
     memcpy(msg + pn + 1 + tbn, tail, (size_t)tn);
-    ok = EVP_DigestUpdate(ctx, msg, pn + 1 + tbn + (size_t)tn) == 1;
-  } else if (ok) {
-    ok = EVP_DigestUpdate(ctx, parent_id, pn) == 1 && EVP_DigestUpdate(ctx, "_", 1) == 1 &&
-         (!tbn || EVP_DigestUpdate(ctx, table, tbn) == 1) &&
-         EVP_DigestUpdate(ctx, tail, (size_t)tn) == 1;
-  }
-  if (!ok || EVP_DigestFinalXOF(ctx, h, sizeof h) != 1) {
-    out[0] = '\0';
-    return SL_INTERNAL;
+    sl_shake128(msg, mn, h, sizeof h);
+  } else {
+    sl_keccak k;
+    sl_shake128_init(&k);
+    sl_keccak_update(&k, parent_id, pn);
+    sl_keccak_update(&k, "_", 1);
+    sl_keccak_update(&k, table, tbn);
+    sl_keccak_update(&k, tail, (size_t)tn);
+    sl_shake128_squeeze(&k, h, sizeof h);
   }
   base64_nopad(h, sizeof h, out);
   return SL_OK;

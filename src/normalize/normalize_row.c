@@ -4,15 +4,16 @@
  * schema contract and added, and the row handed to the sink — parents before
  * children, in the order dlt's relational normalizer yields them. */
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "normalize/normalize_int.h"
+#include "sluice/base64.h"
 #include "sluice/detect.h"
 #include "sluice/json.h"
+#include "sluice/sha3.h"
 
 /* ---- Python's repr of a float (dlt turns floats into text with str()) ------- */
 
@@ -124,15 +125,6 @@ static int hexval(char c) {
   return -1;
 }
 
-static int b64val(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 /* bytes.fromhex after "0x", or strict base64 (b64decode(validate=True)). */
 static bool binary_text(sl_normalizer *n, const char *s, size_t len, sl_row_value *out) {
   if (len >= 2 && s[0] == '0' && s[1] == 'x') {
@@ -154,28 +146,10 @@ static bool binary_text(sl_normalizer *n, const char *s, size_t len, sl_row_valu
     out->v.s.n = k;
     return true;
   }
-  if (len % 4) return false;
-  char *b = sl__nz_bump(n, len / 4 * 3 + 1);
-  if (!b) return false;
+  if (len % 4) return false; /* cheap reject before taking memory */
+  char *b = sl__nz_bump(n, sl_base64_decoded_max(len));
   size_t k = 0;
-  for (size_t i = 0; i < len; i += 4) {
-    int v[4], pad = 0;
-    for (int j = 0; j < 4; j++) {
-      char c = s[i + j];
-      if (c == '=' && i + 4 == len && j >= 2) {
-        v[j] = 0;
-        pad++;
-      } else {
-        if (pad) return false;
-        v[j] = b64val(c);
-        if (v[j] < 0) return false;
-      }
-    }
-    uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-    b[k++] = (char)(w >> 16);
-    if (pad < 2) b[k++] = (char)(w >> 8);
-    if (pad < 1) b[k++] = (char)w;
-  }
+  if (!b || !sl_base64_decode_to(s, len, SL_BASE64_STRICT, b, &k)) return false;
   out->v.s.p = b;
   out->v.s.n = k;
   return true;
@@ -356,16 +330,9 @@ static sl_dtype infer(sl_normalizer *n, const nz_val *v) {
 /* ---- row ids ---------------------------------------------------------------------- */
 
 static sl_status shake_id(const char *text, size_t len, char out[SL_DLT_ID_SIZE]) {
-  unsigned char md[SL_DLT_ID_BYTES];
-  EVP_MD_CTX *c = EVP_MD_CTX_new();
-  bool ok = c && EVP_DigestInit_ex(c, EVP_shake128(), NULL) == 1 && EVP_DigestUpdate(c, text, len) == 1 &&
-            EVP_DigestFinalXOF(c, md, sizeof md) == 1;
-  EVP_MD_CTX_free(c);
-  if (!ok) return SL_INTERNAL;
-  unsigned char b64[24];
-  EVP_EncodeBlock(b64, md, sizeof md); /* 16 chars with "==" */
-  memcpy(out, b64, 14);
-  out[14] = '\0';
+  uint8_t md[SL_DLT_ID_BYTES];
+  sl_shake128(text, len, md, sizeof md);
+  sl_base64_encode_to(md, sizeof md, false, out); /* 14 characters */
   return SL_OK;
 }
 

@@ -15,6 +15,8 @@ struct sl_pipeline {
   char *destination, *dataset, *duckdb_path;
   char *export_schema_path, *import_schema_path, *source_path;
   uint64_t extract_max, job_max;
+  uint64_t duckdb_memory_mb; /* DuckDB memory_limit in MB, 0: its default */
+  unsigned duckdb_threads;   /* 0: DuckDB's default */
   bool keep_packages;
   int progress;      /* sl_progress_mode ([pipeline] progress) */
   double log_period; /* [pipeline] log_period, seconds (0: 1 s) */

@@ -3,13 +3,14 @@
  * Serialization to and from dlt's stored layout lives in schema_io.c. */
 #include "sluice/schema.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "schema/schema_int.h"
+#include "sluice/base64.h"
 #include "sluice/json.h"
+#include "sluice/sha3.h"
 
 /* ---- names of enums -------------------------------------------------------- */
 
@@ -523,11 +524,11 @@ sl_status sl_schema_content_hash(const sl_schema *s, char out[48]) {
     }
     free(tt);
   }
-  unsigned char md[64];
-  unsigned int mdlen = 0;
-  if (!st && EVP_Digest(b.data ? b.data : "", b.len, md, &mdlen, EVP_sha3_256(), NULL) != 1)
-    st = SL_INTERNAL;
-  if (!st) EVP_EncodeBlock((unsigned char *)out, md, (int)mdlen);
+  uint8_t md[32];
+  if (!st) {
+    sl_sha3_256(b.data ? b.data : "", b.len, md);
+    sl_base64_encode_to(md, sizeof md, true, out); /* 44 characters with '=' */
+  }
   sl_buf_free(&b);
   sl_doc_free(d);
   return st;

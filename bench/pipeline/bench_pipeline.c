@@ -1,0 +1,322 @@
+/* bench_pipeline: how fast and in how much memory sluice turns Pinterest-like
+ * "pins" records (pins_gen.c, ~1.4 KB each, fixed seed) into DuckDB tables.
+ * One run prints:
+ *   1. parse-only MB/s: the push parser over the generated JSON Lines, in
+ *      64 KiB chunks, no-op callback (best of 3);
+ *   2. parse+normalize MB/s: the normalizer over the same bytes into a sink
+ *      that only counts rows (best of 3), and its ratio to parse-only;
+ *   3. extract+normalize+load through the real pipeline (sluice/pipeline.h,
+ *      a C callback resource that generates the records in-process, into a
+ *      DuckDB file) at two sizes, each in a child process (fork, run,
+ *      wait4 → ru_maxrss): MB/s, records/s, rows/s, peak RSS;
+ *   4. a comparison line: normalize/parse ratio, RSS big/small.
+ * Targets: parse+normalize >= 300 MB/s and <= 3x parse-only; peak RSS <= 64 MB
+ * and the same (within 10%) at both sizes.
+ *
+ *   bench_pipeline [--records N] [--small N] [--big N] [--dir DIR] [--memory-limit-mb M]
+ *
+ * Default sizes: 200 k records for 1-2 and pipeline runs at 200 k and 1 M
+ * records (what `make bench` runs); BENCH_FULL=1 in the environment makes the
+ * pipeline runs 1 M and 10 M (10 M records is ~14 GB of JSON: it is generated
+ * by the callback, never written as a file; loaded packages are deleted as
+ * they load). DIR (default $TMPDIR or /tmp) holds the pipeline's working dir
+ * and the DuckDB file, removed afterwards. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pins_gen.h"
+#include "sluice/json.h"
+#include "sluice/normalize.h"
+#include "sluice/package.h"
+#include "sluice/pipeline.h"
+#include "sluice/schema.h"
+
+#define CHUNK (64 * 1024)
+#define RUNS 3
+#define SEED 42
+#define TARGET_NORM_MBS 300.0
+#define TARGET_RATIO 3.0
+#define TARGET_RSS_MB 64.0
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- 1. parse only ----------------------------------------------------------------- */
+
+static int noop_event(void *ud, const sl_json_event *ev) {
+  (void)ev;
+  ++*(uint64_t *)ud;
+  return 0;
+}
+
+static double parse_once(const char *doc, size_t len) {
+  uint64_t events = 0;
+  sl_json_options jo;
+  memset(&jo, 0, sizeof jo);
+  jo.multi = true;
+  sl_json_parser *p = sl_json_parser_new(&jo, noop_event, &events);
+  sl_error err;
+  sl_error_clear(&err);
+  double t0 = now();
+  sl_status st = SL_OK;
+  for (size_t off = 0; off < len && !st; off += CHUNK)
+    st = sl_json_feed(p, doc + off, len - off < CHUNK ? len - off : CHUNK, &err);
+  if (!st) st = sl_json_finish(p, &err);
+  double t = now() - t0;
+  sl_json_parser_free(p);
+  if (st) {
+    fprintf(stderr, "bench_pipeline: parse: %s\n", err.msg);
+    exit(1);
+  }
+  return t;
+}
+
+/* ---- 2. parse + normalize ------------------------------------------------------------ */
+
+static sl_status count_row(void *ud, const sl_schema *schema, const sl_table *t,
+                           const sl_row_value *vals, size_t n, sl_error *err) {
+  (void)schema, (void)t, (void)vals, (void)n, (void)err;
+  ++*(uint64_t *)ud;
+  return SL_OK;
+}
+
+static double normalize_once(const char *doc, size_t len, uint64_t *rows) {
+  sl_schema *schema = sl_schema_new("pins_source");
+  uint64_t count = 0;
+  sl_row_sink sink = {&count, count_row};
+  sl_error err;
+  sl_error_clear(&err);
+  sl_normalizer *n = sl_normalizer_new(schema, "1700000000.000001", sink, &err);
+  sl_resource_hints h;
+  memset(&h, 0, sizeof h);
+  h.resource = "pins";
+  h.max_table_nesting = -1;
+  double t0 = now();
+  sl_status st = n ? sl_normalizer_begin(n, &h, &err) : SL_NOMEM;
+  for (size_t off = 0; off < len && !st; off += CHUNK)
+    st = sl_normalizer_feed(n, doc + off, len - off < CHUNK ? len - off : CHUNK, &err);
+  if (!st) st = sl_normalizer_end(n, &err);
+  double t = now() - t0;
+  if (st) {
+    fprintf(stderr, "bench_pipeline: normalize: %s\n", err.msg);
+    exit(1);
+  }
+  sl_normalizer_free(n);
+  sl_schema_free(schema);
+  *rows = count;
+  return t;
+}
+
+/* ---- 3. the pipeline, in a child ---------------------------------------------------- */
+
+typedef struct gen_ud {
+  uint64_t records;
+  uint64_t bytes; /* JSON generated */
+} gen_ud;
+
+static sl_status pins_resource(sl_emitter *em, const sl_value *parent, void *ud, sl_error *err) {
+  (void)parent;
+  gen_ud *g = ud;
+  pins_gen gen;
+  pins_gen_init(&gen, SEED);
+  sl_buf rec = {0};
+  sl_status st = SL_OK;
+  for (uint64_t i = 0; i < g->records && !st && !sl_emit_stopped(em); i++) {
+    sl_buf_reset(&rec);
+    pins_gen_record(&gen, &rec);
+    g->bytes += rec.len;
+    st = sl_emit_json(em, rec.data, rec.len, err);
+  }
+  sl_buf_free(&rec);
+  return st;
+}
+
+typedef struct run_result {
+  int ok;
+  double seconds;
+  uint64_t records, rows, bytes;
+  char error[512];
+} run_result;
+
+static void pipeline_child(const char *dir, uint64_t records, uint64_t memory_limit_mb, run_result *r) {
+  memset(r, 0, sizeof *r);
+  char pipelines[4096];
+  snprintf(pipelines, sizeof pipelines, "%s/pipelines", dir);
+  sl_pipeline_options o;
+  memset(&o, 0, sizeof o);
+  o.project_dir = dir;
+  o.name = "bench_pins";
+  o.pipelines_dir = pipelines;
+  o.home_dir = "";
+  o.progress = -1;
+  o.duckdb_memory_limit_mb = memory_limit_mb;
+  sl_error err;
+  sl_error_clear(&err);
+  gen_ud g = {records, 0};
+  double t0 = now();
+  sl_pipeline *p = sl_pipeline_open(&o, &err);
+  sl_status st = p ? SL_OK : err.code ? err.code : SL_INTERNAL;
+  if (!st) {
+    sl_resource_def def;
+    sl_resource_def_init(&def);
+    def.name = "pins";
+    def.fn = pins_resource;
+    def.ud = &g;
+    st = sl_pipeline_add_resource(p, &def, &err);
+  }
+  if (!st) st = sl_pipeline_run(p, NULL, &err);
+  r->seconds = now() - t0;
+  if (!st) {
+    const sl_load_info *li = sl_pipeline_last_load(p);
+    r->records = li->records;
+    for (size_t i = 0; i < li->ntables; i++) r->rows += li->tables[i].rows;
+    r->bytes = g.bytes;
+    r->ok = 1;
+  } else {
+    sl_error_format(&err, r->error, sizeof r->error);
+  }
+  sl_pipeline_close(p);
+}
+
+/* Runs the pipeline over `records` in a fresh child; returns its result and peak RSS (KiB). */
+static int pipeline_run(const char *base, uint64_t records, uint64_t memory_limit_mb, run_result *r,
+                        long *maxrss_kb) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/sluice_bench_pipeline_%d_%" PRIu64, base, (int)getpid(), records);
+  sl_rm_rf(dir, NULL);
+  if (sl_mkdir_p(dir, NULL) != SL_OK) {
+    fprintf(stderr, "bench_pipeline: cannot create %s\n", dir);
+    return -1;
+  }
+  int fd[2];
+  if (pipe(fd) != 0) return -1;
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    close(fd[0]);
+    run_result res;
+    pipeline_child(dir, records, memory_limit_mb, &res);
+    ssize_t w = write(fd[1], &res, sizeof res);
+    _exit(w == (ssize_t)sizeof res ? 0 : 1);
+  }
+  close(fd[1]);
+  memset(r, 0, sizeof *r);
+  ssize_t got = 0;
+  while (got < (ssize_t)sizeof *r) {
+    ssize_t k = read(fd[0], (char *)r + got, sizeof *r - (size_t)got);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    got += k;
+  }
+  close(fd[0]);
+  int status = 0;
+  struct rusage ru;
+  memset(&ru, 0, sizeof ru);
+  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  }
+  *maxrss_kb = ru.ru_maxrss;
+  sl_rm_rf(dir, NULL);
+  if (got != (ssize_t)sizeof *r || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (!r->error[0]) snprintf(r->error, sizeof r->error, "child died (status %d)", status);
+    r->ok = 0;
+  }
+  return r->ok ? 0 : -1;
+}
+
+/* ---- main ---------------------------------------------------------------------------- */
+
+static uint64_t arg_u64(const char *s) { return strtoull(s, NULL, 10); }
+
+int main(int argc, char **argv) {
+  const char *full = getenv("BENCH_FULL");
+  bool big_mode = full && *full && strcmp(full, "0") != 0;
+  uint64_t nrec = 200000, small = big_mode ? 1000000 : 200000, big = big_mode ? 10000000 : 1000000;
+  uint64_t memory_limit_mb = 0;
+  const char *dir = getenv("TMPDIR");
+  if (!dir || !*dir) dir = "/tmp";
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--records") && i + 1 < argc) nrec = arg_u64(argv[++i]);
+    else if (!strcmp(argv[i], "--small") && i + 1 < argc) small = arg_u64(argv[++i]);
+    else if (!strcmp(argv[i], "--big") && i + 1 < argc) big = arg_u64(argv[++i]);
+    else if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+    else if (!strcmp(argv[i], "--memory-limit-mb") && i + 1 < argc) memory_limit_mb = arg_u64(argv[++i]);
+    else {
+      fprintf(stderr,
+              "usage: bench_pipeline [--records N] [--small N] [--big N] [--dir DIR] "
+              "[--memory-limit-mb M]\n");
+      return 2;
+    }
+  }
+
+  /* The same bytes for 1 and 2. */
+  pins_gen gen;
+  pins_gen_init(&gen, SEED);
+  sl_buf doc;
+  sl_buf_init(&doc, (size_t)8 << 30);
+  double tg = now();
+  for (uint64_t i = 0; i < nrec; i++) {
+    pins_gen_record(&gen, &doc);
+    sl_buf_putc(&doc, '\n');
+  }
+  tg = now() - tg;
+  double mb = (double)doc.len / 1e6;
+  printf("pins: %" PRIu64 " records, %.1f MB of JSON Lines (%.0f bytes/record), generated at %.0f MB/s\n",
+         nrec, mb, (double)doc.len / (double)nrec, mb / tg);
+
+  double best_parse = 1e30, best_norm = 1e30;
+  uint64_t rows = 0;
+  for (int r = 0; r < RUNS; r++) {
+    double t = parse_once(doc.data, doc.len);
+    if (t < best_parse) best_parse = t;
+  }
+  printf("parse only:        %8.1f MB/s  (best of %d)\n", mb / best_parse, RUNS);
+  for (int r = 0; r < RUNS; r++) {
+    double t = normalize_once(doc.data, doc.len, &rows);
+    if (t < best_norm) best_norm = t;
+  }
+  double ratio = best_norm / best_parse;
+  printf("parse+normalize:   %8.1f MB/s  %.0f rows/s, %" PRIu64 " rows (best of %d)  target >= %.0f MB/s: %s\n",
+         mb / best_norm, (double)rows / best_norm, rows, RUNS, TARGET_NORM_MBS,
+         mb / best_norm >= TARGET_NORM_MBS ? "met" : "MISSED");
+  sl_buf_free(&doc);
+
+  uint64_t sizes[2] = {small, big};
+  long rss[2] = {0, 0};
+  int failed = 0;
+  for (int k = 0; k < 2; k++) {
+    run_result r;
+    if (pipeline_run(dir, sizes[k], memory_limit_mb, &r, &rss[k]) != 0) {
+      printf("pipeline %" PRIu64 " records: FAILED: %s\n", sizes[k], r.error);
+      failed = 1;
+      continue;
+    }
+    printf("pipeline %8" PRIu64 " records: %6.1f s, %7.1f MB/s, %8.0f records/s, %9.0f rows/s "
+           "(%" PRIu64 " rows), peak RSS %.1f MB\n",
+           r.records, r.seconds, (double)r.bytes / 1e6 / r.seconds, (double)r.records / r.seconds,
+           (double)r.rows / r.seconds, r.rows, (double)rss[k] / 1024.0);
+  }
+  double growth = rss[0] ? (double)rss[1] / (double)rss[0] : 0;
+  printf("compare: normalize/parse %.2fx (target <= %.1fx: %s); RSS %" PRIu64 "/%" PRIu64
+         " records %.2fx, peak %.1f MB (target <= %.0f MB, flat: %s)\n",
+         ratio, TARGET_RATIO, ratio <= TARGET_RATIO ? "met" : "MISSED", big, small, growth,
+         (double)(rss[0] > rss[1] ? rss[0] : rss[1]) / 1024.0, TARGET_RSS_MB,
+         (rss[0] && rss[1] && rss[0] <= TARGET_RSS_MB * 1024 && rss[1] <= TARGET_RSS_MB * 1024 &&
+          growth <= 1.10)
+             ? "met"
+             : "MISSED");
+  return failed;
+}
