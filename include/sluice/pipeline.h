@@ -86,7 +86,8 @@ sl_status sl_pipeline_add_resource(sl_pipeline *p, const sl_resource_def *def, s
 sl_source *sl_pipeline_source(sl_pipeline *p); /* NULL when none was given */
 
 typedef struct sl_run_options {
-  int64_t limit;        /* >0: at most this many records per resource */
+  int64_t limit;        /* >0: at most this many pages per REST resource (per
+                           parent row for a child), records per other resource */
   bool pending_only;    /* finish the packages left by earlier runs, extract nothing */
 } sl_run_options;
 

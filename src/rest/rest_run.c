@@ -339,7 +339,8 @@ typedef struct pagectx {
   series *se;
   char *url;
   sl__emit_pos pos;
-  bool began, buffered, ignored, auth_retried, done;
+  bool began, buffered, ignored, done;
+  int auth_retries;
   long status;
   char *link_next;
   watch w;
@@ -445,9 +446,10 @@ static sl_http_decision cb_head(void *ud, const sl_http_response *resp) {
   pc->buffered = false;
   rest_auth *au = se->r->auth ? se->r->auth : &se->cl->auth;
   if (s == 401 && (au->type == AUTH_OAUTH_CC || au->type == AUTH_OAUTH_REFRESH) &&
-      !pc->auth_retried) {
-    /* The token died early (revoked, expired on the server's clock): refresh once. */
-    pc->auth_retried = true;
+      pc->auth_retries < 2) {
+    /* The token died early (revoked, expired on the server's clock): refresh
+     * and try again (twice at most: a token can die again on the way). */
+    pc->auth_retries++;
     free(au->access_token);
     au->access_token = NULL;
     SL_INFO("resource '%s': 401, refreshing the access token", se->r->name);

@@ -76,7 +76,7 @@ const char *sl__did_you_mean(const char *word, const char *const *candidates);
 typedef struct sl__extract_opts {
   const char *extract_dir;  /* the package's extract/ folder (exists) */
   uint64_t file_max_bytes;  /* rotate extract files past this size */
-  int64_t limit;            /* >0: records per resource */
+  int64_t limit;            /* >0: records per resource; pages for kinds with limit_pages */
   sl_doc *state_doc;        /* the state being built for the package */
   sl_value *resources_state; /* object: resource name -> state object */
   sl_config *config;

@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# The REST source end to end against tests/servers/generic_api.py: every
+# paginator (and auto), every auth type (a token that expires mid-run),
+# parent -> child with two resolved path variables, include_from_parent,
+# incremental across runs, response actions, --limit in pages, and faults
+# (5xx, 429, truncated bodies) with row counts checked in DuckDB.
+set -u
+SLUICE=${SLUICE:?path of the sluice binary}
+SRC=${SL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+WORK=$(mktemp -d /tmp/sl_rest_XXXXXX)
+SRV_PID=
+cleanup() {
+  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+pass=0
+fail=0
+check() {
+  local what=$1
+  shift
+  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
+}
+eq() { [ "$1" = "$2" ] || { echo "  expected '$2', got '$1'" >&2; return 1; }; }
+
+start_server() { # flags...
+  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+  rm -f "$WORK/port"
+  python3 "$SRC/tests/servers/generic_api.py" --port 0 --port-file "$WORK/port" "$@" \
+    > "$WORK/server.log" 2>&1 &
+  SRV_PID=$!
+  for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+  PORT=$(cat "$WORK/port")
+  BASE=http://127.0.0.1:$PORT
+}
+
+P=$WORK/proj
+new_project() { # name
+  rm -rf "$P"
+  mkdir -p "$P/.sluice"
+  cat > "$P/sluice.toml" <<TOML
+[pipeline]
+name = "$1"
+source = "gen.source.yaml"
+pipelines_dir = "wd"
+TOML
+  cat > "$P/.sluice/secrets.toml" <<'TOML'
+[sources.gen]
+token = "generic-token"
+api_key = "generic-key"
+password = "pass"
+client_secret = "generic-secret"
+refresh_token = "generic-refresh"
+TOML
+}
+q() { # pipeline, sql -> the single value
+  (cd "$P" && "$SLUICE" pipeline "$1" query --pipelines-dir wd --format csv "$2" 2>&1) | tail -1
+}
+run() { (cd "$P" && "$SLUICE" run . "$@" > "$WORK/out" 2> "$WORK/err"); }
+
+# ---- paginators ---------------------------------------------------------------------
+start_server
+new_project pag
+cat > "$P/gen.source.yaml" <<EOF
+name: gen
+client:
+  base_url: $BASE/
+resources:
+  - name: json_link
+    endpoint: {path: json_link/items, data_selector: data, paginator: json_link}
+  - name: auto_json_link
+    endpoint: json_link/items
+  - name: header_link
+    endpoint: {path: header_link/items, paginator: header_link}
+  - name: auto_header_link
+    endpoint: header_link/items
+  - name: cursor
+    endpoint:
+      path: cursor/items
+      paginator: {type: cursor, cursor_path: next_cursor, cursor_param: cursor}
+  - name: cursor_nested
+    endpoint:
+      path: cursor_nested/items
+      data_selector: items
+      paginator: {type: cursor, cursor_path: meta.next_cursor}
+  - name: auto_cursor_nested
+    endpoint: cursor_nested/items
+  - name: offset_items
+    endpoint:
+      path: offset/items
+      paginator: {type: offset, limit: 7}
+  - name: offset_no_total
+    endpoint:
+      path: offset/items
+      paginator: {type: offset, limit: 20, total_path: null}
+  - name: page_number
+    endpoint:
+      path: page_number/items
+      params: {per_page: 6}
+      paginator: {type: page_number, base_page: 1, total_path: total_pages}
+  - name: auto_page_number
+    endpoint: {path: page_number/items, params: {per_page: 6}}
+  - name: single
+    endpoint: {path: single/items, paginator: single_page}
+  - name: single_array
+    endpoint: single/array
+  - name: single_object
+    endpoint: single/object
+EOF
+run
+check "paginators: run exits 0 ($(tail -3 "$WORK/err"))" test $? -eq 0
+for t in json_link auto_json_link header_link auto_header_link cursor cursor_nested \
+         auto_cursor_nested offset_items offset_no_total page_number auto_page_number single single_array; do
+  check "paginator $t loads 53 rows" eq "$(q pag "SELECT count(*) FROM $t")" 53
+  check "paginator $t: 53 distinct ids" eq "$(q pag "SELECT count(DISTINCT id) FROM $t")" 53
+done
+check "single object: one row" eq "$(q pag "SELECT count(*) FROM single_object")" 1
+check "nested list normalized" eq "$(q pag "SELECT count(*) FROM cursor__tags")" \
+  "$(q pag "SELECT count(*) FROM single__tags")"
+stats=$(curl -s "$BASE/__admin/stats")
+req() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])["by_endpoint"].get(sys.argv[2], 0))' "$stats" "$1"; }
+# auto never fetches page 1 twice: exactly as many requests as the explicit paginator
+check "json_link requests (2 x 6)" eq "$(req /json_link/items)" 12
+check "header_link requests (2 x 6)" eq "$(req /header_link/items)" 12
+check "page_number requests (2 x 9)" eq "$(req /page_number/items)" 18
+check "cursor_nested requests (2 x 6)" eq "$(req /cursor_nested/items)" 12
+check "offset requests (8 + 3 + the empty page)" eq "$(req /offset/items)" 12
+
+# --limit counts pages for REST resources
+rm -rf "$P/wd" "$P"/*.duckdb
+run --limit 2
+check "--limit run exits 0" test $? -eq 0
+check "--limit 2: two pages of cursor (10 each)" eq "$(q pag "SELECT count(*) FROM cursor")" 20
+check "--limit 2: two pages of offset (7 each)" eq "$(q pag "SELECT count(*) FROM offset_items")" 14
+
+# ---- auth (a token lives 2 s; the server also expires every token mid-run) -------------
+start_server --token-ttl 2 --latency-ms 60 --strict-refresh
+new_project auth
+auth_yaml() {
+cat > "$P/gen.source.yaml" <<EOF
+name: gen
+client:
+  base_url: $BASE/
+resources:
+  - name: bearer
+    endpoint:
+      path: auth/bearer/items
+      auth: {type: bearer, token: "\${sources.gen.token}"}
+  - name: api_key_header
+    endpoint:
+      path: auth/api_key_header/items
+      auth: {type: api_key, name: X-API-Key, api_key: "\${sources.gen.api_key}"}
+  - name: api_key_query
+    endpoint:
+      path: auth/api_key_query/items
+      auth: {type: api_key, name: api_key, api_key: "\${sources.gen.api_key}", location: query}
+  - name: basic
+    endpoint:
+      path: auth/basic/items
+      auth: {type: http_basic, username: user, password: "\${sources.gen.password}"}
+  - name: oauth2
+    endpoint:
+      path: auth/oauth2/items
+      params: {limit: 3}
+      auth:
+        type: oauth2_client_credentials
+        access_token_url: $BASE/oauth/token
+        client_id: generic-client
+        client_secret: \${sources.gen.client_secret}
+  - name: refresh
+    endpoint:
+      path: auth/refresh/items
+      params: {limit: 1}
+      auth:
+        type: oauth2_refresh_token
+        access_token_url: $BASE/oauth/token
+        client_id: generic-client
+        client_secret: \${sources.gen.client_secret}
+        refresh_token: \${sources.gen.refresh_token}
+EOF
+}
+auth_yaml
+# the server expires every token each second as well: 401 -> refresh -> retry
+(for _ in $(seq 8); do sleep 1; curl -s -XPOST "$BASE/__admin/expire_tokens" > /dev/null; done) &
+EXPIRER=$!
+run
+rc=$?
+kill $EXPIRER 2>/dev/null; wait $EXPIRER 2>/dev/null
+check "auth: run exits 0 ($(grep -v warning "$WORK/err" | tail -3))" test $rc -eq 0
+for t in bearer api_key_header api_key_query basic oauth2 refresh; do
+  check "auth $t loads 53 rows" eq "$(q auth "SELECT count(*) FROM $t")" 53
+done
+tokens=$(curl -s "$BASE/__admin/stats" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["counters"].get("tokens_issued", 0))')
+check "tokens were refreshed mid-run (issued: $tokens)" test "$tokens" -ge 4
+check "the rotated refresh token is kept" test -s "$P/.sluice/gen.refresh.refresh_token"
+check "no secret in the logs" bash -c "! grep -q -e generic-token -e generic-key -e generic-secret -e generic-refresh '$WORK/err' '$WORK/out'"
+check "no token in the destination" bash -c "! strings '$P'/*.duckdb | grep -q -e generic-token -e generic-secret"
+# strict rotation: the first refresh token is dead now; the kept one works
+rm -rf "$P/wd" "$P"/*.duckdb
+run
+check "second run with the rotated refresh token ($(tail -2 "$WORK/err"))" test $? -eq 0
+check "refresh loads again" eq "$(q auth "SELECT count(*) FROM refresh")" 53
+# a wrong key: a clear error naming the URL, the key redacted
+sed -i 's/api_key = "generic-key"/api_key = "wrong-key-123"/' "$P/.sluice/secrets.toml"
+run
+rc=$?
+check "wrong api key fails" test $rc -ne 0
+check "error names the status" grep -q "401" "$WORK/err"
+check "wrong key redacted" bash -c "! grep -q wrong-key-123 '$WORK/err'"
+
+# ---- parent -> child, two path variables, response actions ------------------------------
+start_server
+new_project tree
+cat > "$P/gen.source.yaml" <<EOF
+name: gen
+client:
+  base_url: $BASE/
+resources:
+  - name: orgs
+    endpoint: {path: orgs, paginator: single_page}
+  - name: projects
+    endpoint:
+      path: orgs/{org_id}/projects
+      params:
+        org_id: {type: resolve, resource: orgs, field: id}
+  - name: tasks
+    include_from_parent: [id, title]
+    endpoint:
+      path: orgs/{resources.projects.org_id}/projects/{resources.projects.id}/tasks
+      params: {limit: 3}
+  - name: parents
+    selected: false
+    endpoint: actions/parents
+  - name: children
+    endpoint:
+      path: actions/parents/{resources.parents.id}/children
+      response_actions:
+        - {status_code: 404, action: ignore}
+  - name: no_content
+    endpoint:
+      path: actions/no_content
+      response_actions: [{status_code: 204, action: ignore}]
+  - name: error_body
+    endpoint:
+      path: actions/error_body
+      response_actions: [{content: "temporarily unavailable", action: ignore}]
+  - name: flaky
+    endpoint:
+      path: actions/flaky
+      params: {key: k1, fails: 2}
+      response_actions: [{content: "try again later", action: retry}]
+EOF
+run
+check "tree: run exits 0 ($(tail -3 "$WORK/err"))" test $? -eq 0
+check "orgs" eq "$(q tree "SELECT count(*) FROM orgs")" 4
+check "projects" eq "$(q tree "SELECT count(*) FROM projects")" 8
+check "tasks: every task of every project (two path variables)" eq "$(q tree "SELECT count(*) FROM tasks")" 56
+check "tasks carry their parent's fields" eq "$(q tree "SELECT count(*) FROM tasks WHERE _projects_id = project_id AND _projects_title LIKE 'Project %'")" 56
+check "unselected parent is not loaded" bash -c "! grep -q '^  parents ' '$WORK/out'"
+check "404 children ignored, others loaded" eq "$(q tree "SELECT count(*) FROM children")" 12
+check "flaky retried until data" eq "$(q tree "SELECT count(*) FROM flaky")" 3
+check "error body ignored: no rows" bash -c "! grep -q '^  error_body ' '$WORK/out'"
+# a parent with no rows makes no child requests
+before=$(curl -s "$BASE/__admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+
+# ---- incremental across runs ----------------------------------------------------------
+new_project inc
+cat > "$P/gen.source.yaml" <<EOF
+name: gen
+client:
+  base_url: $BASE/
+resources:
+  - name: events
+    primary_key: id
+    endpoint:
+      path: events
+      params: {limit: 7}
+      incremental: {cursor_path: updated_at, start_param: since, initial_value: "2000-01-01T00:00:00Z"}
+EOF
+run
+check "incremental run 1" eq "$(q inc "SELECT count(*) FROM events")" 30
+curl -s -XPOST "$BASE/__admin/reset" > /dev/null
+run
+check "incremental run 2: nothing new" eq "$(q inc "SELECT count(*) FROM events")" 30
+check "run 2 asked from the last value (one page)" eq "$(curl -s "$BASE/__admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["by_endpoint"].get("/events"))')" 1
+curl -s -XPOST "$BASE/__admin/advance?n=12" > /dev/null
+run
+check "incremental run 3: only the 12 new" eq "$(q inc "SELECT count(*) FROM events")" 42
+check "no duplicates" eq "$(q inc "SELECT count(DISTINCT id) FROM events")" 42
+
+# ---- faults: 5xx, 429, truncated bodies ---------------------------------------------------
+start_server --fail-5xx 0.1 --fail-429 0.05 --truncate 0.05 --truncate-mode mixed --retry-after 0
+new_project faults
+cat > "$P/gen.source.yaml" <<EOF
+name: gen
+client:
+  base_url: $BASE/
+resources:
+  - name: cursor
+    endpoint: {path: cursor/items, params: {limit: 3}}
+  - name: offset_items
+    endpoint:
+      path: offset/items
+      paginator: {type: offset, limit: 4}
+  - name: orgs
+    endpoint: {path: orgs, paginator: single_page}
+  - name: projects
+    endpoint: orgs/{resources.orgs.id}/projects
+  - name: tasks
+    endpoint: orgs/{resources.projects.org_id}/projects/{resources.projects.id}/tasks
+EOF
+run
+check "faults: run exits 0 ($(grep -v warning "$WORK/err" | tail -3))" test $? -eq 0
+check "faults: cursor complete" eq "$(q faults "SELECT count(DISTINCT id) || '/' || count(*) FROM cursor")" 53/53
+check "faults: offset complete" eq "$(q faults "SELECT count(DISTINCT id) || '/' || count(*) FROM offset_items")" 53/53
+check "faults: tasks complete" eq "$(q faults "SELECT count(DISTINCT id) || '/' || count(*) FROM tasks")" 56/56
+faults=$(curl -s "$BASE/__admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["faults_total"])')
+check "faults were injected ($faults)" test "$faults" -gt 0
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
