@@ -162,6 +162,7 @@ typedef struct sl_http_stats {
   uint64_t bytes_in;       /* body bytes received */
   double slowest_s;        /* slowest single transfer */
   char slowest_url[256];   /* its URL, redacted */
+  uint64_t connects;       /* new connections opened (the rest reused one) */
 } sl_http_stats;
 
 void sl_http_get_stats(const sl_http *h, sl_http_stats *out);

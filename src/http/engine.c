@@ -682,13 +682,20 @@ static void body_excerpt(const req *r, char *out, size_t size) {
     unsigned char c = (unsigned char)r->errbody.data[i];
     out[k++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
   }
-  out[k] = '\0';
   /* cut a UTF-8 sequence the cap split */
-  while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80) out[--k] = '\0';
-  if (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0xC0) out[--k] = '\0';
+  if (n < r->errbody.len) {
+    size_t start = k;
+    while (start > 0 && ((unsigned char)out[start - 1] & 0xC0) == 0x80 && k - start < 4) start--;
+    if (start > 0) {
+      unsigned char lead = (unsigned char)out[start - 1];
+      size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+      if (k - (start - 1) < need) k = start - 1;
+    }
+  }
+  out[k] = '\0';
   char tmp[512];
   sl_redact_into(tmp, sizeof tmp, out);
-  snprintf(out, size, "%s", tmp);
+  copy_trunc(out, size, tmp);
 }
 
 static void reason_of_status(const req *r, char *out, size_t size) {
@@ -755,6 +762,9 @@ static void attempt_done(req *r, CURLcode rc) {
     h->stats.slowest_s = took;
     copy_trunc(h->stats.slowest_url, sizeof h->stats.slowest_url, r->url_red);
   }
+  long nconn = 0;
+  if (curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK && nconn > 0)
+    h->stats.connects += (uint64_t)nconn;
   const char *m = method_of(r);
   if (r->body_failed) {
     sl_error e = r->body_err;
@@ -1004,6 +1014,7 @@ void sl_http_get_stats(const sl_http *h, sl_http_stats *out) {
     out->conn_errors += s->conn_errors;
     out->failed += s->failed;
     out->bytes_in += s->bytes_in;
+    out->connects += s->connects;
     if (s->slowest_s > out->slowest_s) {
       out->slowest_s = s->slowest_s;
       memcpy(out->slowest_url, s->slowest_url, sizeof out->slowest_url);

@@ -434,6 +434,9 @@ TEST(many_concurrent_within_limit) {
     CHECK_CONTAINS(p[i].body.data, want);
     sl_buf_free(&p[i].body);
   }
+  sl_http_stats st;
+  sl_http_get_stats(h, &st);
+  CHECK_MSG(st.connects <= 3, "keep-alive: %llu connections for %d requests", (unsigned long long)st.connects, N);
   sl_http_free(h);
   /* the server saw at most 3 at once; 60 × 30 ms at 3 in flight ≥ 0.6 s */
   sl_buf stats = {0};
