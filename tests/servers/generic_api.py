@@ -242,6 +242,8 @@ class Handler(simcommon.JsonHandler):
             return self.err(500, "the server says no", None, ep)
         if p == "/actions/not_found":
             return self.err(404, "nothing here", None, ep)
+        if p == "/actions/redirect":   # 302 (with a body) to ?to=, default /single/object
+            return self.err(302, "moved", {"Location": self.qget("to") or "/single/object"}, ep)
         # ---- incremental
         if p == "/events":
             return self.events(ep, trunc)
