@@ -430,9 +430,14 @@ static size_t on_header_cb(char *buf, size_t size, size_t n, void *ud) {
   req *r = ud;
   size_t len = size * n;
   if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-    /* a new response (after a redirect or a 100): forget the previous one's */
+    /* a new response (after a redirect or a 100): forget the previous one's,
+     * and the decision made on it unless its body already went to the caller */
     sl_arena_reset(&r->harena);
     r->hdrs = NULL;
+    if (r->decided && r->decision != SL_HTTP_ACCEPT) {
+      r->decided = false;
+      sl_buf_reset(&r->errbody);
+    }
     return len;
   }
   const char *colon = memchr(buf, ':', len);

@@ -81,6 +81,21 @@ static void server_stop(server *s) {
   }
 }
 
+/* One plain server (no faults, 3,000 items) shared by the tests that need
+ * nothing special; stopped at exit. */
+static server shared_srv;
+static void shared_stop(void) { server_stop(&shared_srv); }
+static bool plain_server(server *s) {
+  if (!shared_srv.pid) {
+    const char *flags[] = {"--items", "3000", NULL};
+    if (!server_start(&shared_srv, flags)) return false;
+    atexit(shared_stop);
+  }
+  *s = shared_srv;
+  s->pid = 0; /* server_stop on the copy is a no-op */
+  return true;
+}
+
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -378,8 +393,7 @@ TEST(redact_url) {
 
 TEST(stream_equals_served_bytes) {
   server s;
-  const char *flags[] = {"--items", "3000", NULL};
-  CHECK(server_start(&s, flags));
+  CHECK(plain_server(&s));
   sl_buf want = {0};
   CHECK(raw_get(s.port, "/single/items", &want));
   CHECK(want.len > 100000);
@@ -575,7 +589,7 @@ TEST(on_complete_asks_for_retry) {
 
 TEST(server_error_past_max_attempts_names_url_without_secret) {
   server s;
-  CHECK(server_start(&s, NULL));
+  CHECK(plain_server(&s));
   sl_secret_register("T0pS3cret/Value");
   sl_http *h = engine(4, 3);
   probe p;
@@ -607,7 +621,7 @@ TEST(server_error_past_max_attempts_names_url_without_secret) {
 
 TEST(on_head_decides_for_404) {
   server s;
-  CHECK(server_start(&s, NULL));
+  CHECK(plain_server(&s));
   sl_http *h = engine(4, 3);
   char url[160];
   snprintf(url, sizeof url, "%s/actions/not_found", s.base);
@@ -642,6 +656,26 @@ TEST(on_head_decides_for_404) {
   server_stop(&s);
 }
 
+TEST(redirect_is_followed) {
+  server s;
+  CHECK(plain_server(&s));
+  sl_http *h = engine(4, 3);
+  probe p;
+  probe_init(&p);
+  char url[160];
+  snprintf(url, sizeof url, "%s/actions/redirect?to=/single/array", s.base);
+  CHECK_OK(submit(h, url, &p));
+  CHECK_OK(sl_http_run(h, NULL));
+  CHECK_INT(p.st, SL_OK);
+  CHECK_INT(p.status, 200);
+  CHECK_INT(p.heads, 1); /* on_head sees the final response only */
+  CHECK(p.body.data && p.body.data[0] == '[');
+  CHECK(whole_json(&p.body));
+  sl_buf_free(&p.body);
+  sl_http_free(h);
+  server_stop(&s);
+}
+
 TEST(connection_refused_after_retries) {
   sl_http *h = engine(4, 3);
   probe p;
@@ -666,7 +700,7 @@ TEST(connection_refused_after_retries) {
 
 TEST(prepare_adds_auth_and_sets_url) {
   server s;
-  CHECK(server_start(&s, NULL));
+  CHECK(plain_server(&s));
   sl_http *h = engine(4, 2);
   probe p, q, r;
   probe_init(&p);
