@@ -461,6 +461,65 @@ TEST(many_concurrent_within_limit) {
   server_stop(&s);
 }
 
+TEST(global_limit_across_hosts) {
+  server s;
+  const char *flags[] = {"--latency-ms", "30", NULL};
+  CHECK(server_start(&s, flags));
+  sl_http_opts o;
+  sl_http_opts_init(&o);
+  o.max_in_flight = 2; /* all hosts together */
+  o.max_per_host = 8;
+  o.backoff_base_s = 0.01;
+  sl_http *h = sl_http_new(&o, NULL);
+  enum { N = 24 };
+  static probe p[N];
+  char url[160];
+  for (int i = 0; i < N; i++) {
+    probe_init(&p[i]);
+    /* two host names for one server: two per-host queues */
+    snprintf(url, sizeof url, "http://%s:%d/single/object?i=%d", i % 2 ? "127.0.0.1" : "localhost",
+             s.port, i);
+    CHECK_OK(submit(h, url, &p[i]));
+  }
+  CHECK_OK(sl_http_run(h, NULL));
+  for (int i = 0; i < N; i++) {
+    CHECK_INT(p[i].st, SL_OK);
+    sl_buf_free(&p[i].body);
+  }
+  sl_http_free(h);
+  sl_buf stats = {0};
+  CHECK(raw_get(s.port, "/__admin/stats", &stats));
+  CHECK_CONTAINS(stats.data, "\"max_inflight_seen\":2");
+  sl_buf_free(&stats);
+  server_stop(&s);
+}
+
+TEST(total_timeout_is_retried_then_reported) {
+  server s;
+  const char *flags[] = {"--latency-ms", "1500", NULL};
+  CHECK(server_start(&s, flags));
+  sl_http_opts o;
+  sl_http_opts_init(&o);
+  o.max_attempts = 2;
+  o.backoff_base_s = 0.01;
+  o.timeout_ms = 250;
+  sl_http *h = sl_http_new(&o, NULL);
+  probe p;
+  probe_init(&p);
+  char url[160];
+  snprintf(url, sizeof url, "%s/single/object", s.base);
+  CHECK_OK(submit(h, url, &p));
+  double t0 = now_s();
+  CHECK_OK(sl_http_run(h, NULL));
+  double took = now_s() - t0;
+  CHECK_INT(p.st, SL_HTTP);
+  CHECK_CONTAINS(p.err.msg, "timed out after 2 attempts");
+  CHECK_CONTAINS(p.err.msg, "/single/object");
+  CHECK_MSG(took >= 0.45 && took < 1.4, "took %.3f s", took);
+  sl_http_free(h);
+  server_stop(&s);
+}
+
 TEST(backs_off_on_429_when_over_server_limit) {
   server s;
   const char *flags[] = {"--latency-ms", "20", "--max-inflight", "2", "--retry-after", "0.05", NULL};
