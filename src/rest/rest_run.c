@@ -316,7 +316,17 @@ static sl_status auth_prepare(rest_auth *au, const char *state_file, sl_http_att
 
 /* ---- a series of pages ---------------------------------------------------------- */
 
+struct pagectx;
+struct runner;
+
 typedef struct series {
+  struct runner *run;         /* async (child batches): who is told when it ends */
+  struct pagectx *cur;        /* the page in flight */
+  bool finished;
+  sl_status st;
+  sl_error err;
+  int64_t max_pages;
+  bool children;              /* its emitter has child resources */
   rest_resource *r;
   rest_client *cl;
   sl_emitter *em;
@@ -349,6 +359,7 @@ typedef struct pagectx {
   bool *hit;   /* per action: its content was seen */
   char *best_page;
   sl_buf page_hashes;
+  uint64_t records_before;
   sl_status st;
   sl_error err;
 } pagectx;
@@ -362,8 +373,8 @@ static uint64_t fnv(const char *p, size_t n) {
 /* Every record passes here: incremental filter and cursor, parent fields. */
 static sl_status record_hook(void *ud, const char *rec, size_t n, sl_buf *out, bool *keep,
                              sl_error *err) {
-  pagectx *pc = ud;
-  series *se = pc->se;
+  series *se = ud;
+  pagectx *pc = se->cur;
   rest_resource *r = se->r;
   if (r->inc.on) {
     sl_doc *d = sl_json_parse_doc(rec, n, "record", err);
@@ -594,6 +605,8 @@ static sl_http_decision cb_complete(void *ud, const sl_http_response *resp, sl_e
   return SL_HTTP_ACCEPT;
 }
 
+static void page_finished(pagectx *pc);
+
 static void cb_done(void *ud, sl_status st, const sl_http_response *resp, const sl_error *err) {
   pagectx *pc = ud;
   pc->done = true;
@@ -603,6 +616,7 @@ static void cb_done(void *ud, sl_status st, const sl_http_response *resp, const 
     else sl_error_set(&pc->err, st, "request failed");
     if (!pc->err.url[0]) sl_error_http(&pc->err, pc->url, (int)pc->status);
   }
+  page_finished(pc);
 }
 
 /* ---- building requests ------------------------------------------------------------ */
@@ -682,69 +696,6 @@ out:
   }
   *out = url;
   return SL_OK;
-}
-
-static sl_status run_page(series *se, pagectx *pc, sl_error *err) {
-  rest_resource *r = se->r;
-  rest_client *cl = se->cl;
-  sl_status st;
-  if ((st = build_url(se, &pc->url, err))) return st;
-  /* headers: client's, the endpoint's (placeholders filled), Accept */
-  const char *hdrs[64];
-  size_t nh = 0;
-  sl_buf hb[32];
-  memset(hb, 0, sizeof hb);
-  size_t nhb = 0;
-  hdrs[nh++] = "Accept: application/json";
-  for (size_t i = 0; cl->headers && cl->headers[i] && nh < 40; i++) hdrs[nh++] = cl->headers[i];
-  for (size_t i = 0; r->headers && r->headers[i] && nh < 60 && nhb < 32; i++) {
-    if (strchr(r->headers[i], '{')) {
-      if ((st = rest_expand(r->headers[i], se->vars, false, &hb[nhb], err))) goto out;
-      hdrs[nh++] = hb[nhb++].data;
-    } else {
-      hdrs[nh++] = r->headers[i];
-    }
-  }
-  sl_buf body = {0};
-  if (r->json) {
-    sl_buf raw = {0};
-    sl_v_to_json(r->json, &raw, 0);
-    /* values go into JSON strings: escape them */
-    const char **ev = calloc(se->nvars + 1, sizeof *ev);
-    sl_buf *esc = calloc(se->nvars / 2 + 1, sizeof *esc);
-    for (size_t i = 0; ev && esc && i + 1 < se->nvars; i += 2) {
-      sl_json_write_string(&esc[i / 2], se->vars[i + 1], strlen(se->vars[i + 1]));
-      esc[i / 2].data[esc[i / 2].len - 1] = '\0';
-      ev[i] = se->vars[i];
-      ev[i + 1] = esc[i / 2].data + 1;
-    }
-    st = rest_expand(raw.data, ev, false, &body, err);
-    for (size_t i = 0; esc && i < se->nvars / 2; i++) sl_buf_free(&esc[i]);
-    free(esc);
-    free(ev);
-    sl_buf_free(&raw);
-    if (st) goto out;
-    hdrs[nh++] = "Content-Type: application/json";
-  }
-  hdrs[nh] = NULL;
-  sl_http_request req = {.method = r->method, .url = pc->url, .headers = hdrs,
-                         .body = r->json ? body.data : NULL, .body_len = body.len,
-                         .label = r->name};
-  sl_http_callbacks cb = {cb_prepare, cb_head, cb_body, cb_complete, cb_rewind, cb_done};
-  SL_DEBUG("resource '%s': %s %s", r->name, r->method, pc->url);
-  st = sl_http_submit(cl->http, &req, &cb, pc, err);
-  sl_buf_free(&body);
-  if (!st) st = sl_http_run(cl->http, err);
-  if (!st && pc->st) {
-    *err = pc->err;
-    st = pc->st;
-  }
-  if (!st && pc->began && se->em) {
-    /* a stream still open (ignored mid-way): close it */
-  }
-out:
-  for (size_t i = 0; i < nhb; i++) sl_buf_free(&hb[i]);
-  return st;
 }
 
 static void add_var(series *se, const char *name, const char *value) {
@@ -861,17 +812,213 @@ static sl_status ensure_http(rest_client *cl, sl_error *err) {
   return cl->http ? SL_OK : (err->code ? err->code : SL_NOMEM);
 }
 
-sl_status rest_resource_run(sl_emitter *em, const sl_value *parent, void *ud, sl_error *err) {
-  rest_resource *r = ud;
+/* ---- pages ------------------------------------------------------------------------- */
+
+static void pagectx_free(pagectx *pc) {
+  if (!pc) return;
+  free(pc->url);
+  free(pc->link_next);
+  free(pc->hit);
+  free(pc->best_page);
+  sl_buf_free(&pc->page_hashes);
+  sl_buf_free(&pc->body);
+  sl_buf_free(&pc->tail);
+  watch_free(&pc->w);
+  free(pc);
+}
+
+/* Build and queue the next request of a series (the callbacks take it from there). */
+static sl_status page_submit(series *se, sl_error *err) {
+  rest_resource *r = se->r;
+  rest_client *cl = se->cl;
+  pagectx *pc = calloc(1, sizeof *pc);
+  if (!pc) return sl_error_set(err, SL_NOMEM, "out of memory");
+  pc->se = se;
+  pc->hit = calloc(r->nactions + 1, sizeof *pc->hit);
+  sl_json_options jo = {.name = "envelope"};
+  pc->w.p = sl_json_parser_new(&jo, watch_event, &pc->w);
+  if (!pc->hit || !pc->w.p) {
+    pagectx_free(pc);
+    return sl_error_set(err, SL_NOMEM, "out of memory");
+  }
+  rest_paginator *p = &se->ps.pg;
+  if (p->type == PG_AUTO) {
+    for (size_t i = 0; auto_next[i]; i++) watch_add(&pc->w, auto_next[i]);
+    for (size_t i = 0; auto_cursor[i]; i += 2) watch_add(&pc->w, auto_cursor[i]);
+    for (size_t i = 0; auto_total[i]; i++) watch_add(&pc->w, auto_total[i]);
+  } else if (p->type == PG_JSON_LINK) {
+    watch_add(&pc->w, p->next_url_path);
+  } else if (p->type == PG_CURSOR) {
+    watch_add(&pc->w, p->cursor_path);
+  } else if (p->type == PG_OFFSET || p->type == PG_PAGE_NUMBER) {
+    watch_add(&pc->w, p->total_path);
+  }
+  pc->records_before = sl_emit_count(se->em);
+  sl_status st;
+  if ((st = build_url(se, &pc->url, err))) {
+    pagectx_free(pc);
+    return st;
+  }
+  /* headers: client's, the endpoint's (placeholders filled), Accept */
+  const char *hdrs[64];
+  size_t nh = 0;
+  sl_buf hb[32];
+  memset(hb, 0, sizeof hb);
+  size_t nhb = 0;
+  sl_buf body = {0};
+  hdrs[nh++] = "Accept: application/json";
+  for (size_t i = 0; cl->headers && cl->headers[i] && nh < 40; i++) hdrs[nh++] = cl->headers[i];
+  for (size_t i = 0; r->headers && r->headers[i] && nh < 60 && nhb < 32; i++) {
+    if (strchr(r->headers[i], '{')) {
+      if ((st = rest_expand(r->headers[i], se->vars, false, &hb[nhb], err))) goto out;
+      hdrs[nh++] = hb[nhb++].data;
+    } else {
+      hdrs[nh++] = r->headers[i];
+    }
+  }
+  if (r->json) {
+    sl_buf raw = {0};
+    sl_v_to_json(r->json, &raw, 0);
+    /* values go into JSON strings: escape them */
+    const char **ev = calloc(se->nvars + 1, sizeof *ev);
+    sl_buf *esc = calloc(se->nvars / 2 + 1, sizeof *esc);
+    for (size_t i = 0; ev && esc && i + 1 < se->nvars; i += 2) {
+      sl_json_write_string(&esc[i / 2], se->vars[i + 1], strlen(se->vars[i + 1]));
+      esc[i / 2].data[esc[i / 2].len - 1] = '\0';
+      ev[i] = se->vars[i];
+      ev[i + 1] = esc[i / 2].data + 1;
+    }
+    st = rest_expand(raw.data, ev, false, &body, err);
+    for (size_t i = 0; esc && i < se->nvars / 2; i++) sl_buf_free(&esc[i]);
+    free(esc);
+    free(ev);
+    sl_buf_free(&raw);
+    if (st) goto out;
+    hdrs[nh++] = "Content-Type: application/json";
+  }
+  hdrs[nh] = NULL;
+  sl_http_request req = {.method = r->method, .url = pc->url, .headers = hdrs,
+                         .body = r->json ? body.data : NULL, .body_len = body.len,
+                         .label = r->name};
+  sl_http_callbacks cb = {cb_prepare, cb_head, cb_body, cb_complete, cb_rewind, cb_done};
+  SL_DEBUG("resource '%s': %s %s", r->name, r->method, pc->url);
+  se->cur = pc;
+  sl__emit_set_hook(se->em, (r->inc.on || se->inject.len) ? record_hook : NULL, se);
+  st = sl_http_submit(cl->http, &req, &cb, pc, err);
+  if (st) se->cur = NULL;
+out:
+  sl_buf_free(&body);
+  for (size_t i = 0; i < nhb; i++) sl_buf_free(&hb[i]);
+  if (st) pagectx_free(pc);
+  return st;
+}
+
+static void runner_series_done(struct runner *run);
+
+/* A page is done (accepted, ignored or failed): read the paginator's facts,
+ * then (async) ask for the next page or end the series. */
+static void page_finished(pagectx *pc) {
+  series *se = pc->se;
+  rest_resource *r = se->r;
+  rest_paginator *p = &se->ps.pg;
+  sl_error *err = &se->err;
+  sl_status st = pc->st;
+  if (st) *err = pc->err;
+  rest_page_facts f;
+  memset(&f, 0, sizeof f);
+  f.records = sl_emit_count(se->em) - pc->records_before;
+  char *next_abs = NULL;
+  if (!st && !pc->ignored) {
+    if (p->type == PG_AUTO) {
+      for (size_t i = 0; auto_next[i] && !f.next_present; i++) {
+        slot *s = watch_get(&pc->w, auto_next[i]);
+        if (s && s->present) {
+          f.next_present = true;
+          f.next_url = s->null || !s->val.len ? NULL : s->val.data;
+          p->next_url_path = auto_next[i];
+        }
+      }
+      for (size_t i = 0; auto_cursor[i] && !f.cursor_present; i += 2) {
+        slot *s = watch_get(&pc->w, auto_cursor[i]);
+        if (s && s->present) {
+          f.cursor_present = true;
+          f.cursor = s->null || !s->val.len ? NULL : s->val.data;
+          p->cursor_path = auto_cursor[i];
+          p->cursor_param = auto_cursor[i + 1];
+        }
+      }
+      for (size_t i = 0; auto_total[i] && !f.has_total; i++) {
+        slot *s = watch_get(&pc->w, auto_total[i]);
+        if (s && s->present && !s->null && s->val.len) {
+          f.has_total = true;
+          f.total = strtoll(s->val.data, NULL, 10);
+          p->total_path = auto_total[i];
+        }
+      }
+      /* a next that is not a link (a bare page number, "true") is no json_link */
+      if (f.next_url && !strchr(f.next_url, '/') && !strchr(f.next_url, '?')) {
+        f.next_url = NULL;
+        f.next_present = false;
+      }
+    } else {
+      slot *s = watch_get(&pc->w, p->type == PG_JSON_LINK ? p->next_url_path
+                                  : p->type == PG_CURSOR  ? p->cursor_path
+                                                          : p->total_path);
+      if (s && s->present) {
+        f.next_present = f.cursor_present = true;
+        const char *v = s->null || !s->val.len ? NULL : s->val.data;
+        f.next_url = f.cursor = v;
+        if (v && (p->type == PG_OFFSET || p->type == PG_PAGE_NUMBER)) {
+          f.has_total = true;
+          f.total = strtoll(v, NULL, 10);
+        }
+      }
+    }
+    if (f.next_url) {
+      sl_error e;
+      if (sl_url_resolve(pc->url, f.next_url, &next_abs, &e) == SL_OK) f.next_url = next_abs;
+    }
+    se->pages++;
+    if (pc->best_page) {
+      if (!se->best || rest_cursor_cmp(pc->best_page, se->best) * (r->inc.min ? -1 : 1) > 0) {
+        free(se->best);
+        se->best = strdup(pc->best_page);
+        sl_buf_reset(&se->hashes);
+      }
+      if (!strcmp(se->best, pc->best_page) && pc->page_hashes.data)
+        sl_buf_puts(&se->hashes, pc->page_hashes.data);
+    }
+    st = rest_pg_advance(&se->ps, &f, pc->link_next, err);
+    if (se->max_pages && se->pages >= se->max_pages) se->ps.done = true;
+  } else if (!st) {
+    se->ps.done = true; /* ignored: the series ends here */
+  }
+  if (st && !err->url[0]) sl_error_http(err, pc->url, (int)pc->status);
+  if (st) sl_error_prefix(err, "resource '%s'", r->name);
+  free(next_abs);
+  se->cur = NULL;
+  pagectx_free(pc);
+  se->st = st;
+  if (!se->run) return; /* sync: the caller's loop goes on */
+  if (!st && !se->ps.done && (st = page_submit(se, err)) == SL_OK) return;
+  se->st = st;
+  se->finished = true;
+  if (!st) inc_commit(se);
+  sl__emit_set_hook(se->em, NULL, NULL);
+  runner_series_done(se->run);
+}
+
+/* ---- series ------------------------------------------------------------------------- */
+
+static sl_status series_setup(series *se, rest_resource *r, sl_emitter *em,
+                              const sl_value *parent, sl_error *err) {
   rest_client *cl = r->client;
-  sl_status st = ensure_http(cl, err);
-  if (st) return st;
-  series se;
-  memset(&se, 0, sizeof se);
-  se.r = r;
-  se.cl = cl;
-  se.em = em;
+  memset(se, 0, sizeof *se);
+  se->r = r;
+  se->cl = cl;
+  se->em = em;
   sl_buf t = {0}, key = {0};
+  sl_status st = SL_OK;
   /* resolved values from the parent record */
   for (size_t i = 0; i < r->nresolves; i++) {
     const sl_value *fv = sl_v_path(parent, r->resolves[i].field);
@@ -882,7 +1029,7 @@ sl_status rest_resource_run(sl_emitter *em, const sl_value *parent, void *ud, sl
                         r->parent, r->resolves[i].field);
       goto out;
     }
-    add_var(&se, r->resolves[i].name, txt);
+    add_var(se, r->resolves[i].name, txt);
     sl_buf_printf(&key, "%s%s", i ? "|" : "", txt);
   }
   for (size_t i = 0; r->include_from_parent && r->include_from_parent[i]; i++) {
@@ -893,37 +1040,32 @@ sl_status rest_resource_run(sl_emitter *em, const sl_value *parent, void *ud, sl
     snprintf(name, sizeof name, "_%s_%s", r->parent, f);
     for (char *q = name; *q; q++)
       if (*q == '.') *q = '_';
-    sl_json_write_string(&se.inject, name, strlen(name));
-    sl_buf_putc(&se.inject, ':');
-    sl_v_to_json(fv, &se.inject, 0);
-    sl_buf_putc(&se.inject, ',');
+    sl_json_write_string(&se->inject, name, strlen(name));
+    sl_buf_putc(&se->inject, ':');
+    sl_v_to_json(fv, &se->inject, 0);
+    sl_buf_putc(&se->inject, ',');
   }
-  if (r->inc.on && (st = inc_setup(&se, r->parent ? (key.data ? key.data : "") : NULL, err)))
+  if (r->inc.on && (st = inc_setup(se, r->parent ? (key.data ? key.data : "") : NULL, err)))
     goto out;
-  if ((st = rest_expand(r->path, se.vars, false, &se.path, err))) goto out;
   /* path values are path segments: encode them */
-  if (r->nresolves && strchr(r->path, '{')) {
-    sl_buf enc = {0}, p2 = {0};
-    const char **ev = calloc(se.nvars + 1, sizeof *ev);
-    char **keep = calloc(se.nvars / 2 + 1, sizeof *keep);
-    for (size_t i = 0; ev && keep && i + 1 < se.nvars; i += 2) {
+  {
+    const char **ev = calloc(se->nvars + 1, sizeof *ev);
+    char **keep = calloc(se->nvars / 2 + 1, sizeof *keep);
+    sl_buf enc = {0};
+    for (size_t i = 0; ev && keep && i + 1 < se->nvars; i += 2) {
       sl_buf_reset(&enc);
-      sl_url_encode(&enc, se.vars[i + 1], strlen(se.vars[i + 1]));
+      sl_url_encode(&enc, se->vars[i + 1], strlen(se->vars[i + 1]));
       keep[i / 2] = strdup(enc.data ? enc.data : "");
-      ev[i] = se.vars[i];
+      ev[i] = se->vars[i];
       ev[i + 1] = keep[i / 2];
     }
-    st = rest_expand(r->path, ev, false, &p2, err);
-    for (size_t i = 0; keep && i < se.nvars / 2; i++) free(keep[i]);
+    st = ev && keep ? rest_expand(r->path, ev, false, &se->path, err)
+                    : sl_error_set(err, SL_NOMEM, "out of memory");
+    for (size_t i = 0; keep && i < se->nvars / 2; i++) free(keep[i]);
     free(keep);
     free(ev);
     sl_buf_free(&enc);
-    if (st) {
-      sl_buf_free(&p2);
-      goto out;
-    }
-    sl_buf_free(&se.path);
-    se.path = p2;
+    if (st) goto out;
   }
   rest_paginator pg;
   if (r->has_pg) pg = r->pg;
@@ -933,127 +1075,170 @@ sl_status rest_resource_run(sl_emitter *em, const sl_value *parent, void *ud, sl
     pg.type = PG_AUTO;
     pg.stop_after_empty_page = true;
   }
-  rest_pg_init(&se.ps, &pg);
+  rest_pg_init(&se->ps, &pg);
   const sl__extract_opts *o = sl__emit_opts(em);
-  int64_t max_pages = o && o->limit > 0 ? o->limit : 0;
-  bool children = sl__emit_has_children(em);
-  sl__emit_defer_children(em, children);
-  while (!se.ps.done) {
-    pagectx pc;
-    memset(&pc, 0, sizeof pc);
-    pc.se = &se;
-    pc.hit = calloc(r->nactions + 1, sizeof *pc.hit);
-    sl_json_options jo = {.name = "envelope"};
-    pc.w.p = sl_json_parser_new(&jo, watch_event, &pc.w);
-    if (!pc.hit || !pc.w.p) {
-      free(pc.hit);
-      watch_free(&pc.w);
-      st = sl_error_set(err, SL_NOMEM, "out of memory");
-      break;
-    }
-    rest_paginator *p = &se.ps.pg;
-    if (p->type == PG_AUTO) {
-      for (size_t i = 0; auto_next[i]; i++) watch_add(&pc.w, auto_next[i]);
-      for (size_t i = 0; auto_cursor[i]; i += 2) watch_add(&pc.w, auto_cursor[i]);
-      for (size_t i = 0; auto_total[i]; i++) watch_add(&pc.w, auto_total[i]);
-    } else if (p->type == PG_JSON_LINK) {
-      watch_add(&pc.w, p->next_url_path);
-    } else if (p->type == PG_CURSOR) {
-      watch_add(&pc.w, p->cursor_path);
-    } else if (p->type == PG_OFFSET || p->type == PG_PAGE_NUMBER) {
-      watch_add(&pc.w, p->total_path);
-    }
-    sl__emit_set_hook(em, (r->inc.on || se.inject.len) ? record_hook : NULL, &pc);
-    uint64_t before = sl_emit_count(em);
-    st = run_page(&se, &pc, err);
-    sl__emit_set_hook(em, NULL, NULL);
-    rest_page_facts f;
-    memset(&f, 0, sizeof f);
-    f.records = sl_emit_count(em) - before;
-    char *next_abs = NULL;
-    if (!st && !pc.ignored) {
-      if (p->type == PG_AUTO) {
-        for (size_t i = 0; auto_next[i] && !f.next_present; i++) {
-          slot *s = watch_get(&pc.w, auto_next[i]);
-          if (s && s->present) {
-            f.next_present = true;
-            f.next_url = s->null || !s->val.len ? NULL : s->val.data;
-            p->next_url_path = auto_next[i];
-          }
-        }
-        for (size_t i = 0; auto_cursor[i] && !f.cursor_present; i += 2) {
-          slot *s = watch_get(&pc.w, auto_cursor[i]);
-          if (s && s->present) {
-            f.cursor_present = true;
-            f.cursor = s->null || !s->val.len ? NULL : s->val.data;
-            p->cursor_path = auto_cursor[i];
-            p->cursor_param = auto_cursor[i + 1];
-          }
-        }
-        for (size_t i = 0; auto_total[i] && !f.has_total; i++) {
-          slot *s = watch_get(&pc.w, auto_total[i]);
-          if (s && s->present && !s->null && s->val.len) {
-            f.has_total = true;
-            f.total = strtoll(s->val.data, NULL, 10);
-            p->total_path = auto_total[i];
-          }
-        }
-        /* a next that is not a link (a bare page number, "true") is no json_link */
-        if (f.next_url && !strstr(f.next_url, "/") && !strchr(f.next_url, '?')) {
-          f.next_url = NULL;
-          f.next_present = false;
-        }
-      } else {
-        slot *s = watch_get(&pc.w, p->type == PG_JSON_LINK ? p->next_url_path
-                                   : p->type == PG_CURSOR  ? p->cursor_path
-                                                           : p->total_path);
-        if (s && s->present) {
-          f.next_present = f.cursor_present = true;
-          const char *v = s->null || !s->val.len ? NULL : s->val.data;
-          f.next_url = f.cursor = v;
-          if (v && (p->type == PG_OFFSET || p->type == PG_PAGE_NUMBER)) {
-            f.has_total = true;
-            f.total = strtoll(v, NULL, 10);
-          }
-        }
-      }
-      if (f.next_url) {
-        sl_error e;
-        if (sl_url_resolve(pc.url, f.next_url, &next_abs, &e) == SL_OK) f.next_url = next_abs;
-      }
-      se.pages++;
-      if (pc.best_page) {
-        if (!se.best || rest_cursor_cmp(pc.best_page, se.best) * (r->inc.min ? -1 : 1) > 0) {
-          free(se.best);
-          se.best = strdup(pc.best_page);
-          sl_buf_reset(&se.hashes);
-        }
-        if (!strcmp(se.best, pc.best_page)) sl_buf_puts(&se.hashes, pc.page_hashes.data);
-      }
-      st = rest_pg_advance(&se.ps, &f, pc.link_next, err);
-      if (!st && children) st = sl__emit_flush_children(em, err);
-      if (max_pages && se.pages >= max_pages) se.ps.done = true;
-    } else if (!st) {
-      se.ps.done = true; /* ignored: the series ends here */
-    }
-    if (st && !err->url[0]) sl_error_http(err, pc.url, (int)pc.status);
-    if (st) sl_error_prefix(err, "resource '%s'", r->name);
-    free(next_abs);
-    free(pc.url);
-    free(pc.link_next);
-    free(pc.hit);
-    free(pc.best_page);
-    sl_buf_free(&pc.page_hashes);
-    sl_buf_free(&pc.body);
-    sl_buf_free(&pc.tail);
-    watch_free(&pc.w);
-    if (st) break;
-  }
-  if (!st) inc_commit(&se);
-  SL_DEBUG("resource '%s': %lld pages", r->name, (long long)se.pages);
+  se->max_pages = o && o->limit > 0 ? o->limit : 0;
+  se->children = sl__emit_has_children(em);
+  sl__emit_defer_children(em, se->children);
 out:
   sl_buf_free(&t);
   sl_buf_free(&key);
+  return st;
+}
+
+/* ---- child batches: one series per parent record, all in one multi loop --------------- */
+
+#define MAX_ACTIVE_SERIES 64
+
+typedef struct runner {
+  series *all;
+  size_t n, next, active;
+} runner;
+
+static void runner_start_more(runner *run) {
+  while (run->next < run->n && run->active < MAX_ACTIVE_SERIES) {
+    series *se = &run->all[run->next++];
+    if (se->finished) continue;
+    run->active++;
+    sl_status st = page_submit(se, &se->err);
+    if (st) {
+      se->st = st;
+      se->finished = true;
+      run->active--;
+    }
+  }
+}
+
+static void runner_series_done(runner *run) {
+  run->active--;
+  runner_start_more(run);
+}
+
+static sl_status rest_run_children(sl_emitter *em, sl_error *err);
+
+/* Every record of recs (parents) gets its request series for child c. */
+static sl_status run_batch(sl_emitter *c, sl_doc **recs, size_t n, sl_error *err) {
+  const sl_resource *cr = sl__emit_resource(c);
+  rest_resource *r = cr->ud;
+  sl_status st = ensure_http(r->client, err);
+  if (st) return st;
+  runner run = {.all = calloc(n ? n : 1, sizeof(series)), .n = n};
+  if (!run.all) return sl_error_set(err, SL_NOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    series *se = &run.all[i];
+    sl_emitter *fork = sl__emit_fork(c);
+    if (!fork) {
+      st = sl_error_set(err, SL_NOMEM, "out of memory");
+      run.n = i;
+      break;
+    }
+    if ((st = series_setup(se, r, fork, recs[i]->root, err))) {
+      se->em = fork;
+      run.n = i + 1;
+      break;
+    }
+    se->run = &run;
+  }
+  if (!st) {
+    runner_start_more(&run);
+    st = sl_http_run(r->client->http, err);
+  }
+  /* Join in order; the first failing series names the error. */
+  for (size_t i = 0; i < run.n; i++) {
+    series *se = &run.all[i];
+    if (!st && se->st) {
+      *err = se->err;
+      st = se->st;
+    }
+    if (se->em) {
+      sl_error je;
+      sl_error_clear(&je);
+      sl_status js = sl__emit_join(c, se->em, &je);
+      if (!st && js) {
+        *err = je;
+        st = js;
+      }
+    }
+    series_free(se);
+  }
+  free(run.all);
+  if (!st) st = rest_run_children(c, err);
+  return st;
+}
+
+/* The records a page delivered go to every child resource: REST children as
+ * concurrent request series, other kinds one record at a time. */
+static sl_status rest_run_children(sl_emitter *em, sl_error *err) {
+  sl_buf q = sl__emit_take_deferred(em);
+  if (!q.len) {
+    sl_buf_free(&q);
+    return SL_OK;
+  }
+  sl_status st = SL_OK;
+  size_t n = 0, cap = 0;
+  sl_doc **recs = NULL;
+  char *p = q.data, *end = q.data + q.len;
+  while (!st && p < end) {
+    char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    if (n == cap) {
+      cap = cap ? cap * 2 : 64;
+      sl_doc **nr = realloc(recs, cap * sizeof *nr);
+      if (!nr) {
+        st = sl_error_set(err, SL_NOMEM, "out of memory");
+        break;
+      }
+      recs = nr;
+    }
+    if (!(recs[n] = sl_json_parse_doc(p, len, "record", err))) {
+      st = err->code ? err->code : SL_JSON_SYNTAX;
+      break;
+    }
+    n++;
+    p += len + 1;
+  }
+  sl_buf_free(&q);
+  for (size_t i = 0; !st && i < sl__emit_nchildren(em); i++) {
+    sl_emitter *c = sl__emit_child(em, i);
+    if (sl__emit_resource(c)->fn == rest_resource_run) {
+      st = run_batch(c, recs, n, err);
+    } else {
+      for (size_t k = 0; !st && k < n; k++) st = sl__emit_run_child(c, recs[k]->root, err);
+    }
+  }
+  for (size_t k = 0; k < n; k++) sl_doc_free(recs[k]);
+  free(recs);
+  return st;
+}
+
+/* ---- the resource function --------------------------------------------------------- */
+
+sl_status rest_resource_run(sl_emitter *em, const sl_value *parent, void *ud, sl_error *err) {
+  rest_resource *r = ud;
+  rest_client *cl = r->client;
+  sl_status st = ensure_http(cl, err);
+  if (st) return st;
+  series se;
+  if ((st = series_setup(&se, r, em, parent, err))) {
+    series_free(&se);
+    return st;
+  }
+  /* Pages of this series one after the other; after each, its records'
+   * children run (concurrently) before the next page is asked for. */
+  while (!st && !se.ps.done) {
+    if ((st = page_submit(&se, err))) break;
+    if ((st = sl_http_run(cl->http, err))) break;
+    if (se.st) {
+      *err = se.err;
+      st = se.st;
+      break;
+    }
+    if (se.children) st = rest_run_children(em, err);
+  }
+  if (!st) inc_commit(&se);
+  sl__emit_set_hook(em, NULL, NULL);
+  sl__emit_defer_children(em, false);
+  SL_DEBUG("resource '%s': %lld pages", r->name, (long long)se.pages);
   series_free(&se);
   return st;
 }

@@ -73,6 +73,8 @@ struct sl_emitter {
   void *hook_ud;
   sl_buf hook_out;
   bool defer_children; /* queue parent records; sl__emit_flush_children runs them */
+  sl_emitter *owner;   /* a fork: the emitter whose file indices and counts it shares */
+  unsigned cur_index;  /* a fork: the index of its (single) extract file */
   sl_buf deferred;     /* queued records, each followed by '\n' */
 };
 
@@ -105,7 +107,8 @@ static sl_status wclose(sl_emitter *em, sl_error *err) {
 
 static sl_status wopen(sl_emitter *em, sl_error *err) {
   char path[4096];
-  snprintf(path, sizeof path, "%s/%s.%u.jsonl", em->o->extract_dir, em->res->name, em->files);
+  unsigned idx = em->owner ? (em->cur_index = em->owner->files++) : em->files;
+  snprintf(path, sizeof path, "%s/%s.%u.jsonl", em->o->extract_dir, em->res->name, idx);
   em->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (em->fd < 0) return sl_error_set(err, SL_IO, "cannot create %s: %s", path, strerror(errno));
   em->files++;
@@ -121,7 +124,8 @@ static sl_status wrecord(sl_emitter *em, const char *p, size_t n, sl_error *err)
     return sl_error_set(err, st, "record too large for the extract buffer");
   em->file_bytes += n + 1;
   em->total_bytes += n + 1;
-  if (em->file_bytes >= em->o->file_max_bytes) return wclose(em, err);
+  /* a fork keeps one file: its index was taken from the owner when it opened */
+  if (!em->owner && em->file_bytes >= em->o->file_max_bytes) return wclose(em, err);
   return SL_OK;
 }
 
@@ -599,6 +603,63 @@ sl_status sl__emit_flush_children(sl_emitter *em, sl_error *err) {
   return st;
 }
 
+static void emitter_free(sl_emitter *em);
+
+sl_emitter *sl__emit_fork(sl_emitter *em) {
+  sl_emitter *f = calloc(1, sizeof *f);
+  if (!f) return NULL;
+  f->src = em->src;
+  f->res = em->res;
+  f->o = em->o;
+  f->fd = -1;
+  f->owner = em->owner ? em->owner : em;
+  f->defer_children = em->nchildren > 0;
+  f->nchildren = em->nchildren;
+  if (em->nchildren) {
+    f->children = malloc(em->nchildren * sizeof *f->children);
+    if (!f->children) {
+      free(f);
+      return NULL;
+    }
+    memcpy(f->children, em->children, em->nchildren * sizeof *f->children);
+  }
+  return f;
+}
+
+sl_status sl__emit_join(sl_emitter *em, sl_emitter *fork, sl_error *err) {
+  sl_status st = SL_OK;
+  if (fork->streaming) stream_close(fork);
+  if (fork->fd >= 0) st = wclose(fork, err);
+  em->count += fork->count;
+  em->total_bytes += fork->total_bytes;
+  if (!st && fork->deferred.len && sl_buf_append(&em->deferred, fork->deferred.data, fork->deferred.len))
+    st = sl_error_set(err, SL_TOO_LARGE, "the records handed to the children of '%s' exceed the buffer cap",
+                      em->res->name);
+  emitter_free(fork);
+  return st;
+}
+
+void sl__emit_drop_fork(sl_emitter *fork) { emitter_free(fork); }
+
+size_t sl__emit_nchildren(const sl_emitter *em) { return em->nchildren; }
+sl_emitter *sl__emit_child(const sl_emitter *em, size_t i) {
+  return i < em->nchildren ? em->children[i] : NULL;
+}
+const sl_resource *sl__emit_resource(const sl_emitter *em) { return em->res; }
+
+sl_buf sl__emit_take_deferred(sl_emitter *em) {
+  sl_buf q = em->deferred;
+  memset(&em->deferred, 0, sizeof em->deferred);
+  return q;
+}
+
+sl_status sl__emit_run_child(sl_emitter *child, const sl_value *item, sl_error *err) {
+  if (child->stopped) return SL_OK;
+  sl_status st = child->res->fn(child, item, child->res->ud, err);
+  if (st && err && !err->msg[0]) sl_error_set(err, st, "resource '%s' failed", child->res->name);
+  return st;
+}
+
 void sl__emit_mark(sl_emitter *em, sl__emit_pos *pos) {
   pos->files = em->files;
   pos->open = em->fd >= 0;
@@ -615,6 +676,22 @@ sl_status sl__emit_rewind(sl_emitter *em, const sl__emit_pos *pos, sl_error *err
   if (em->deferred.len > pos->deferred) em->deferred.len = pos->deferred;
   em->count = pos->count;
   em->total_bytes = pos->total_bytes;
+  if (em->owner) {
+    /* One file, opened once: cut it back (an empty file is a valid extract file). */
+    if (em->fd < 0) return SL_OK;
+    uint64_t keep = pos->open ? pos->file_bytes : 0;
+    uint64_t on_disk = em->file_bytes - em->wbuf.len;
+    if (keep >= on_disk) {
+      em->wbuf.len = (size_t)(keep - on_disk);
+    } else {
+      sl_buf_reset(&em->wbuf);
+      if (ftruncate(em->fd, (off_t)keep) != 0 || lseek(em->fd, (off_t)keep, SEEK_SET) < 0)
+        return sl_error_set(err, SL_IO, "cannot truncate an extract file of '%s': %s",
+                            em->res->name, strerror(errno));
+    }
+    em->file_bytes = keep;
+    return SL_OK;
+  }
   if (em->files == pos->files && em->fd >= 0 && pos->open) {
     /* Same file: drop what is still buffered, truncate what reached the disk. */
     uint64_t on_disk = em->file_bytes - em->wbuf.len;

@@ -123,6 +123,22 @@ typedef struct sl__emit_pos {
   size_t deferred;
 } sl__emit_pos;
 void sl__emit_mark(sl_emitter *em, sl__emit_pos *pos);
+
+/* Concurrent writers for one resource (the REST kind runs many child request
+ * series at once): a fork has its own stream parser and one extract file
+ * whose index it takes from the owner when it opens it (names stay
+ * <resource>.<i>.jsonl, i < the owner's files). join closes the fork, adds its
+ * counts to em and queues its deferred records on em; drop just frees it. */
+sl_emitter *sl__emit_fork(sl_emitter *em);
+sl_status sl__emit_join(sl_emitter *em, sl_emitter *fork, sl_error *err);
+void sl__emit_drop_fork(sl_emitter *fork);
+size_t sl__emit_nchildren(const sl_emitter *em);
+sl_emitter *sl__emit_child(const sl_emitter *em, size_t i);
+const sl_resource *sl__emit_resource(const sl_emitter *em);
+/* The queued records ("rec\n" each); the caller frees the buffer. */
+sl_buf sl__emit_take_deferred(sl_emitter *em);
+/* Run a child resource's function for one parent record (the driver's way). */
+sl_status sl__emit_run_child(sl_emitter *child, const sl_value *item, sl_error *err);
 sl_status sl__emit_rewind(sl_emitter *em, const sl__emit_pos *pos, sl_error *err);
 
 /* Test hook: SLUICE_TEST_CRASH=<point>:<n> kills the process with SIGKILL at
