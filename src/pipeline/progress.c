@@ -364,8 +364,7 @@ void sl_progress_loaded(sl_progress *pr, const char *table, uint64_t rows) {
   pthread_mutex_lock(&pr->mu);
   sl_progress_table *t = table_of(pr, table);
   if (t) t->rows_loaded += rows;
-  pr->stage_rows += rows;
-  maybe_print(pr, false);
+  pr->stage_rows += rows; /* reported once the load committed: printed by stage_end */
   pthread_mutex_unlock(&pr->mu);
 }
 
