@@ -870,6 +870,82 @@ TEST(cancel_all) {
   server_stop(&s);
 }
 
+/* TLS against `openssl s_server` with a self-signed certificate for
+ * 127.0.0.1: refused by default, accepted with it as ca_file or insecure. */
+TEST(tls_verified_by_default) {
+  if (system("command -v openssl >/dev/null 2>&1") != 0) {
+    fprintf(stderr, "  tls_verified_by_default: no openssl command, skipped\n");
+    return;
+  }
+  char dir[] = "/tmp/sl_test_tls_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  char cmd[1024], cert[256], key[256];
+  snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+  snprintf(key, sizeof key, "%s/key.pem", dir);
+  snprintf(cmd, sizeof cmd,
+           "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 2 -subj /CN=127.0.0.1 "
+           "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1", key, cert);
+  CHECK_INT(system(cmd), 0);
+  int port = dead_port();
+  char accept[32];
+  snprintf(accept, sizeof accept, "127.0.0.1:%d", port);
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
+    execlp("openssl", "openssl", "s_server", "-accept", accept, "-cert", cert, "-key", key, "-www",
+           "-quiet", (char *)NULL);
+    _exit(127);
+  }
+  bool up = false;
+  for (int i = 0; i < 100 && !up; i++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    up = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    if (!up) usleep(50000);
+  }
+  char url[128];
+  snprintf(url, sizeof url, "https://127.0.0.1:%d/", port);
+  int failed = !up;
+  for (int k = 0; k < 3 && !failed; k++) {
+    sl_http_opts o;
+    sl_http_opts_init(&o);
+    o.max_attempts = 3;
+    o.backoff_base_s = 0.01;
+    o.ca_file = k == 1 ? cert : NULL;
+    o.insecure = k == 2;
+    sl_http *h = sl_http_new(&o, NULL);
+    probe p;
+    probe_init(&p);
+    submit(h, url, &p);
+    sl_http_run(h, NULL);
+    sl_http_stats st;
+    sl_http_get_stats(h, &st);
+    if (k == 0) {
+      /* not retried: a bad certificate does not get better */
+      if (p.st != SL_HTTP || st.attempts != 1 || !strstr(p.err.msg, "certificate")) {
+        fprintf(stderr, "  default: st %d attempts %llu: %s\n", p.st, (unsigned long long)st.attempts, p.err.msg);
+        failed = 1;
+      }
+    } else if (p.st != SL_OK || p.status != 200) {
+      fprintf(stderr, "  %s: st %d status %ld: %s\n", k == 1 ? "ca_file" : "insecure", p.st, p.status, p.err.msg);
+      failed = 1;
+    }
+    sl_buf_free(&p.body);
+    sl_http_free(h);
+  }
+  kill(pid, SIGTERM);
+  waitpid(pid, NULL, 0);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK_INT(system(cmd), 0);
+  CHECK(up);
+  CHECK(!failed);
+}
+
 TEST(bad_urls_are_refused_at_submit) {
   sl_http *h = engine(4, 3);
   sl_error e;
