@@ -250,6 +250,11 @@ class Handler(simcommon.JsonHandler):
         # ---- benchmark
         if p == "/bench/items":
             return self.bench(ep, trunc)
+        if p == "/bench/shards":
+            n = st.args.bench_shards
+            return self.ok(ep, {"items": [{"id": k} for k in range(n)]})
+        if len(parts) == 4 and parts[:2] == ["bench", "shards"] and parts[3] == "items":
+            return self.bench_shard(parts[2], ep, trunc)
         return self.err(404, "no such endpoint %s" % p, None, ep)
 
     def encode_cursor(self, n):
@@ -373,6 +378,32 @@ class Handler(simcommon.JsonHandler):
         st.stats.count(ep, 200, "truncate" if trunc else None)
         self.send_body(200, body, truncate=trunc)
 
+    def bench_shard(self, k, ep, trunc):
+        # The benchmark list cut into --bench-shards independent cursor lists
+        # (shard k has pages [k*P/S, (k+1)*P/S)): a parent -> child load.
+        st = self.state
+        pages, size, shards = st.args.bench_pages, st.args.bench_page_size, st.args.bench_shards
+        if not k.isdigit() or int(k) >= shards:
+            return self.err(404, "no shard %s" % k, None, ep)
+        k = int(k)
+        first, end = k * pages // shards, (k + 1) * pages // shards
+        lo = self.decode_cursor(self.qget("cursor")) if self.qget("cursor") else first * size
+        page = lo // size
+        if not first <= page < end:
+            raise BadRequest("cursor outside shard %d" % k)
+        key = ("shard", page, end)
+        body = st.bench_cache.get(key)
+        if body is None:
+            items = [{"id": i, "name": "row %d" % i, "value": i * 0.5, "flag": i % 2 == 0,
+                      "ts": iso(BASE_TIME + i)} for i in range(page * size, (page + 1) * size)]
+            nxt = self.encode_cursor((page + 1) * size) if page + 1 < end else None
+            body = json.dumps({"items": items, "next_cursor": nxt},
+                              separators=(",", ":")).encode()
+            with st.lock:
+                st.bench_cache[key] = body
+        st.stats.count(ep, 200, "truncate" if trunc else None)
+        self.send_body(200, body, truncate=trunc)
+
     # -------------------------------------------------------------- POST
     def do_POST(self):
         self.parse()
@@ -486,6 +517,8 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=7, help="data seed")
     ap.add_argument("--items", type=int, default=53, help="items in each paginated list")
     ap.add_argument("--orgs", type=int, default=4, help="orgs in the /orgs tree")
+    ap.add_argument("--bench-shards", type=int, default=20,
+                    help="/bench/shards: the benchmark list cut into this many child lists")
     ap.add_argument("--parents", type=int, default=7, help="parents in /actions/parents")
     ap.add_argument("--events", type=int, default=30, help="initial events in /events")
     ap.add_argument("--bench-pages", type=int, default=2000, help="pages of /bench/items")
