@@ -86,9 +86,9 @@ static void prune(const char *dir) {
   if (n > SL_TRACE_KEEP) {
     qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i + SL_TRACE_KEEP < n; i++) {
-      char path[4096];
-      snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-      unlink(path);
+      char *path = NULL;
+      if (asprintf(&path, "%s/%s", dir, names[i]) >= 0) unlink(path);
+      free(path);
     }
   }
   for (size_t i = 0; i < n; i++) free(names[i]);
