@@ -82,6 +82,10 @@ typedef struct sl_http_response sl_http_response;
 long sl_http_status(const sl_http_response *r);
 const char *sl_http_header(const sl_http_response *r, const char *name); /* NULL if absent */
 const char *sl_http_url(const sl_http_response *r);   /* the request's URL */
+/* The request's URL with secrets redacted (registered secrets in any
+ * percent-encoding, values of secret-named query parameters): the one to put
+ * into messages and sl_error.url. */
+const char *sl_http_url_redacted(const sl_http_response *r);
 /* The attempt this response belongs to, 1 for the first try. (Named so as not
  * to clash with the type sl_http_attempt below.) */
 int sl_http_response_attempt(const sl_http_response *r);

@@ -343,6 +343,7 @@ size_t sl_http_pending(const sl_http *h) { return h ? h->nreqs : 0; }
 
 long sl_http_status(const sl_http_response *r) { return r ? r->status : 0; }
 const char *sl_http_url(const sl_http_response *r) { return r ? r->url : NULL; }
+const char *sl_http_url_redacted(const sl_http_response *r) { return r ? r->url_red : NULL; }
 int sl_http_response_attempt(const sl_http_response *r) { return r ? r->attempt : 0; }
 
 const char *sl_http_header(const sl_http_response *r, const char *name) {
@@ -653,9 +654,20 @@ static void detach(req *r) {
   r->state = R_NONE;
 }
 
-/* The request is over: on_done, then free. */
-static void finish(req *r, sl_status st, const sl_error *e) {
+/* The request is over: on_done, then free. Whatever error goes out is
+ * scrubbed once more: a callback may have put the raw URL into it. */
+static void finish(req *r, sl_status st, const sl_error *e_in) {
   sl_http *h = r->h;
+  sl_error scrubbed;
+  const sl_error *e = e_in;
+  if (e_in) {
+    char tmp[sizeof e_in->msg];
+    scrubbed = *e_in;
+    sl__http_redact_url(scrubbed.url, sizeof scrubbed.url, e_in->url);
+    copy_trunc(tmp, sizeof tmp, e_in->msg);
+    sl__http_redact_url(scrubbed.msg, sizeof scrubbed.msg, tmp);
+    e = &scrubbed;
+  }
   detach(r);
   if (st != SL_OK) {
     h->stats.failed++;

@@ -235,19 +235,20 @@ char *sl__http_redact_url(char *dst, size_t size, const char *url) {
   }
   sl_buf b = {0}, piece = {0}, red = {0}, name = {0};
   const char *p = url;
-  const char *query = strchr(url, '?');
-  bool in_value = false, secret_name = false;
+  /* Also used on messages that contain URLs: a space, quote or bracket ends
+   * a query; a '?' starts one. */
+  bool in_query = false, in_value = false, secret_name = false;
   while (*p) {
-    size_t n = strcspn(p, "/?&=#;:@,");
+    size_t n = strcspn(p, "/?&=#;:@, \t\r\n\"'()<>");
     bool hide = false;
     if (n > 0) {
       sl_buf_reset(&piece);
       sl_buf_reset(&red);
-      if (sl__url_decode(&piece, p, n, query && p > query) == SL_OK && piece.data &&
+      if (sl__url_decode(&piece, p, n, in_query) == SL_OK && piece.data &&
           sl_redact_append(&red, piece.data, piece.len) == SL_OK)
         hide = red.len != piece.len || memcmp(red.data, piece.data, piece.len) != 0;
-      if (in_value && secret_name) hide = true;
-      if (query && p > query && !in_value) {
+      if (in_query && in_value && secret_name) hide = true;
+      if (in_query && !in_value) {
         sl_buf_reset(&name);
         sl_buf_append(&name, piece.data ? piece.data : "", piece.len);
         secret_name = name.data && sl_key_is_secret(name.data);
@@ -261,17 +262,15 @@ char *sl__http_redact_url(char *dst, size_t size, const char *url) {
     if (!*p) break;
     char d = *p++;
     sl_buf_putc(&b, d);
-    if (query && p > query) {
-      if (d == '=')
-        in_value = true;
-      else if (d == '&' || d == '?' || d == ';') {
-        in_value = false;
-        secret_name = false;
-      } else if (d == '#') {
-        in_value = false;
-        secret_name = false;
-        query = NULL;
-      }
+    if (d == '?') {
+      in_query = true;
+      in_value = secret_name = false;
+    } else if (in_query && d == '=') {
+      in_value = true;
+    } else if (in_query && (d == '&' || d == ';')) {
+      in_value = secret_name = false;
+    } else if (strchr("# \t\r\n\"'()<>", d)) {
+      in_query = in_value = secret_name = false;
     }
   }
   sl_redact_into(dst, size, b.data ? b.data : "");

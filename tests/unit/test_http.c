@@ -174,6 +174,7 @@ typedef struct probe {
   sl_http_decision head_answer;  /* what on_head answers */
   bool check_json;               /* on_complete: retry unless the body is whole JSON */
   bool retry_once;               /* on_complete: ask for one retry */
+  bool fail_raw_url;             /* on_complete: fail, naming the raw URL */
   sl_http *cancel_on_body;       /* call sl_http_cancel_all from on_body */
   const char *auth_header;       /* prepare adds it */
   const char *attempt_url;       /* prepare replaces the URL */
@@ -226,6 +227,11 @@ static sl_http_decision p_complete(void *ud, const sl_http_response *r, sl_error
   if (p->retry_once && p->completes == 1) {
     sl_error_set(err, SL_SOURCE, "the caller wants it again");
     return SL_HTTP_RETRY;
+  }
+  if (p->fail_raw_url) {
+    sl_error_set(err, SL_SOURCE, "bad page at %s", sl_http_url(r));
+    sl_error_http(err, sl_http_url(r), (int)sl_http_status(r));
+    return SL_HTTP_FAIL;
   }
   if (p->check_json && !whole_json(&p->body)) {
     sl_error_set(err, SL_JSON_SYNTAX, "the JSON document was cut short");
@@ -387,6 +393,11 @@ TEST(redact_url) {
   CHECK_STR(out, "https://h/p?a=1&q=***&token=***&x=***");
   sl__http_redact_url(out, sizeof out, "https://user:Sup3rS3cret%2FKey@h/Sup3rS3cret%2FKey?page=2");
   CHECK_STR(out, "https://user:***@h/***?page=2");
+  /* a comma inside a query value, a bracketed name, and a URL inside a message */
+  sl__http_redact_url(out, sizeof out, "https://h/p?fields=a,b&page[size]=3&access_token=zz9-tok");
+  CHECK_STR(out, "https://h/p?fields=a,b&page[size]=3&access_token=***");
+  sl__http_redact_url(out, sizeof out, "GET https://h/p?api_key=k1k2k3k4: HTTP 500 (last: token=short)");
+  CHECK_STR(out, "GET https://h/p?api_key=***: HTTP 500 (last: token=short)");
 }
 
 /* ---- the engine ------------------------------------------------------------------- */
@@ -676,6 +687,27 @@ TEST(server_error_past_max_attempts_names_url_without_secret) {
   CHECK(strstr(st.slowest_url, "T0pS3cret") == NULL);
   sl_http_free(h);
   server_stop(&s);
+}
+
+TEST(caller_errors_are_scrubbed) {
+  server s;
+  CHECK(plain_server(&s));
+  sl_http *h = engine(4, 3);
+  probe p;
+  probe_init(&p);
+  p.fail_raw_url = true;
+  char url[200];
+  snprintf(url, sizeof url, "%s/single/object?access_token=zz-raw-token-99&page=3", s.base);
+  CHECK_OK(submit(h, url, &p));
+  CHECK_OK(sl_http_run(h, NULL));
+  CHECK_INT(p.st, SL_SOURCE);
+  CHECK_CONTAINS(p.err.msg, "bad page at http://127.0.0.1:");
+  CHECK_CONTAINS(p.err.msg, "access_token=***&page=3");
+  CHECK(strstr(p.err.msg, "zz-raw-token") == NULL);
+  CHECK(strstr(p.err.url, "zz-raw-token") == NULL);
+  CHECK_INT(p.err.http_status, 200);
+  sl_buf_free(&p.body);
+  sl_http_free(h);
 }
 
 TEST(on_head_decides_for_404) {
