@@ -494,7 +494,19 @@ sl_status sl_dlt_id_child(const char *parent_id, const char *table, int64_t list
                           char out[SL_DLT_ID_SIZE]) {
   if (!parent_id || !table) return SL_INVALID_ARG;
   char tail[48];
-  int tn = snprintf(tail, sizeof tail, "_%lld", (long long)list_idx);
+  int tn = 0;
+  if (list_idx >= 0) { /* the usual case, without printf */
+    char digits[24];
+    int nd = 0;
+    uint64_t v = (uint64_t)list_idx;
+    do digits[nd++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    tail[tn++] = '_';
+    while (nd) tail[tn++] = digits[--nd];
+    tail[tn] = '\0';
+  } else {
+    tn = snprintf(tail, sizeof tail, "_%lld", (long long)list_idx);
+  }
   size_t pn = strlen(parent_id), tbn = strlen(table);
   /* "{parent}_{table}_{idx}": one permutation when it fits one block (the usual case) */
   uint8_t h[SL_DLT_ID_BYTES];
