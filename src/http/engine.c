@@ -88,7 +88,7 @@ struct sl_http_response {
   sl_buf errbody;
   uint64_t delivered;
   bool body_failed;
-  sl_error body_err;
+  sl_error *body_err; /* what on_body said when it refused (allocated then) */
   char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -263,6 +263,7 @@ static void req_free(req *r) {
   free(r->attempt_url);
   sl_arena_free(&r->harena);
   sl_buf_free(&r->errbody);
+  free(r->body_err);
   free(r);
 }
 
@@ -484,8 +485,9 @@ static size_t on_write_cb(char *p, size_t size, size_t n, void *ud) {
       sl_status st = r->cb.on_body(r->ud, p, len, &e);
       if (st != SL_OK) {
         r->body_failed = true;
-        r->body_err = e;
-        if (r->body_err.code == SL_OK) r->body_err.code = st;
+        if (e.code == SL_OK) e.code = st;
+        free(r->body_err);
+        if ((r->body_err = malloc(sizeof *r->body_err))) *r->body_err = e;
         return 0; /* aborts the transfer */
       }
     }
@@ -784,7 +786,11 @@ static void attempt_done(req *r, CURLcode rc) {
     h->stats.connects += (uint64_t)nconn;
   const char *m = method_of(r);
   if (r->body_failed) {
-    sl_error e = r->body_err;
+    sl_error e;
+    if (r->body_err)
+      e = *r->body_err;
+    else
+      sl_error_clear(&e), sl_error_set(&e, SL_NOMEM, "out of memory");
     if (!e.msg[0]) sl_error_set(&e, e.code, "%s %s: the response body was refused", m, r->url_red);
     if (!e.url[0]) sl_error_http(&e, r->url_red, (int)r->status);
     if (!e.http_status) e.http_status = (int)r->status;

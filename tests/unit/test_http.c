@@ -175,6 +175,7 @@ typedef struct probe {
   bool check_json;               /* on_complete: retry unless the body is whole JSON */
   bool retry_once;               /* on_complete: ask for one retry */
   bool fail_raw_url;             /* on_complete: fail, naming the raw URL */
+  bool refuse_body;              /* on_body: fail with SL_TOO_LARGE */
   sl_http *cancel_on_body;       /* call sl_http_cancel_all from on_body */
   const char *auth_header;       /* prepare adds it */
   const char *attempt_url;       /* prepare replaces the URL */
@@ -207,6 +208,7 @@ static sl_status p_body(void *ud, const void *d, size_t n, sl_error *err) {
   probe *p = ud;
   p->chunks++;
   if (p->cancel_on_body) sl_http_cancel_all(p->cancel_on_body);
+  if (p->refuse_body) return sl_error_set(err, SL_TOO_LARGE, "page over the limit");
   return sl_buf_append(&p->body, d, n);
 }
 
@@ -707,6 +709,27 @@ TEST(caller_errors_are_scrubbed) {
   CHECK(strstr(p.err.url, "zz-raw-token") == NULL);
   CHECK_INT(p.err.http_status, 200);
   sl_buf_free(&p.body);
+  sl_http_free(h);
+}
+
+TEST(on_body_error_ends_the_request) {
+  server s;
+  CHECK(plain_server(&s));
+  sl_http *h = engine(4, 3);
+  probe p;
+  probe_init(&p);
+  p.refuse_body = true;
+  char url[160];
+  snprintf(url, sizeof url, "%s/single/items", s.base);
+  CHECK_OK(submit(h, url, &p));
+  CHECK_OK(sl_http_run(h, NULL));
+  CHECK_INT(p.st, SL_TOO_LARGE);
+  CHECK_INT(p.dones, 1);
+  CHECK_INT(p.heads, 1); /* not retried */
+  CHECK_INT(p.rewinds, 0);
+  CHECK_CONTAINS(p.err.msg, "page over the limit");
+  CHECK_CONTAINS(p.err.url, "/single/items");
+  CHECK_INT(p.err.http_status, 200);
   sl_http_free(h);
 }
 
