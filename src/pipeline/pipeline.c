@@ -751,7 +751,8 @@ sl_status sl_pipeline_info(sl_pipeline *p, sl_buf *out, sl_error *err) {
   if (have_dest) {
     sl_buf q = {0};
     if (sl_duckdb_query(p->dest,
-                        "SELECT load_id, schema_name, status, inserted_at FROM _dlt_loads "
+                        "SELECT load_id, schema_name, status, CAST(inserted_at AS VARCHAR) AS "
+                        "inserted_at FROM _dlt_loads "
                         "ORDER BY load_id DESC LIMIT 10",
                         true, SL_QF_TABLE, &q, &derr) == SL_OK)
       sl_buf_printf(out, "%s", q.data ? q.data : "");
