@@ -25,16 +25,23 @@ static bool has_prop(const gres *r, const char *name) {
   return r->item && sl_v_get(sl_v_get(r->item, "properties"), name);
 }
 
+/* A field a child can resolve from: present and never null. */
+static bool has_field(gen *g, const gres *r, const char *name) {
+  if (!has_prop(r, name)) return false;
+  const sl_value *p = sl__init_prop(g, r->item, name);
+  return !sl_v_bool_or(sl_v_get(p, "nullable"), false);
+}
+
 /* The field of r's records that holds a <stem>_id: that name, or one that
  * ends in "_<stem>_id" (catalog_product_group_id for product_group_id). */
 static const char *id_field(gen *g, const gres *r, const char *want) {
-  if (has_prop(r, want)) return want;
+  if (has_field(g, r, want)) return want;
   const sl_value *props = r->item ? sl_v_get(r->item, "properties") : NULL;
   size_t wl = strlen(want);
   for (size_t i = 0; props && props->type == SL_V_OBJECT && i < props->u.obj.len; i++) {
     const char *k = props->u.obj.items[i].key;
     size_t kl = strlen(k);
-    if (kl > wl + 1 && k[kl - wl - 1] == '_' && !strcmp(k + kl - wl, want))
+    if (kl > wl + 1 && k[kl - wl - 1] == '_' && !strcmp(k + kl - wl, want) && has_field(g, r, k))
       return sl_arena_strdup(g->a, k);
   }
   return NULL;
@@ -86,7 +93,7 @@ static void link_one(gen *g, size_t i, int depth);
 /* The field of c's records that carries the value of variable v, or NULL:
  * its own property, else the parent field c copies in (include_from_parent). */
 static const char *avail(gen *g, gres *c, const char *v) {
-  if (has_prop(c, v)) return v;
+  if (has_field(g, c, v)) return v;
   if (c->parent < 0 || !c->params) return NULL;
   const sl_value *rv = sl_v_get(c->params, v);
   if (!rv || rv->type != SL_V_OBJECT) return NULL;
@@ -107,6 +114,27 @@ static bool usable(gen *g, size_t r, size_t c, int depth) {
   return true;
 }
 
+/* Whether a static segment of c's path names what v identifies: "user"
+ * (from username / user_id) in /user_account. */
+static int named_for(const gres *c, const char *v) {
+  char stem[128];
+  snprintf(stem, sizeof stem, "%s", v);
+  size_t n = strlen(stem);
+  static const char *const tails[] = {"_id", "_name", "name", "id", NULL};
+  for (const char *const *t = tails; *t; t++) {
+    size_t tl = strlen(*t);
+    if (n > tl + 1 && !strcmp(stem + n - tl, *t)) {
+      stem[n - tl] = 0;
+      break;
+    }
+  }
+  if (strlen(stem) < 3) return 0;
+  if (strstr(last_static(c), stem)) return 2;
+  for (size_t i = 0; i < c->nsegs; i++)
+    if (c->segs[i][0] != '{' && strstr(c->segs[i], stem)) return 1;
+  return 0;
+}
+
 /* The parent list of path variable v of r, and the field of its records. */
 static int parent_for_var(gen *g, size_t ri, const char *v, const char **field, int depth) {
   gres *r = &g->res[ri];
@@ -122,8 +150,8 @@ static int parent_for_var(gen *g, size_t ri, const char *v, const char **field, 
     bool same = true;
     for (size_t s = 0; s < k && same; s++) same = !strcmp(cr->segs[s], r->segs[s]);
     if (!same || !usable(g, ri, c, depth)) continue;
-    if (has_prop(cr, v)) *field = v;
-    else if (has_prop(cr, "id") && (!strcmp(v, "id") || (strlen(v) > 3 &&
+    if (has_field(g, cr, v)) *field = v;
+    else if (has_field(g, cr, "id") && (!strcmp(v, "id") || (strlen(v) > 3 &&
                                                           !strcmp(v + strlen(v) - 3, "_id"))))
       *field = "id";
     else continue;
@@ -136,9 +164,9 @@ static int parent_for_var(gen *g, size_t ri, const char *v, const char **field, 
   long best_score = 0;
   for (size_t c = 0; c < g->nres; c++) {
     gres *cr = &g->res[c];
-    if (!has_prop(cr, v) || !usable(g, ri, c, depth)) continue;
-    long score = (cr->is_list ? 0 : 100000) + (vars_subset(cr, r) ? 0 : 10000) +
-                 (long)cr->nvars * 100 + (long)cr->nsegs;
+    if (!has_field(g, cr, v) || !usable(g, ri, c, depth)) continue;
+    long score = (2 - named_for(cr, v)) * 1000000L + (cr->is_list ? 0 : 100000) +
+                 (vars_subset(cr, r) ? 0 : 10000) + (long)cr->nvars * 100 + (long)cr->nsegs;
     if (best < 0 || score < best_score) best = (int)c, best_score = score;
   }
   if (best >= 0) {
@@ -360,7 +388,7 @@ static void link_one(gen *g, size_t ri, int depth) {
   /* path variables: the parent of the last one, the others from its records */
   int parent = -1;
   const char *pfield = NULL;
-  if (!r->reason && r->nvars) {
+  if (r->nvars) {
     const char *last = r->vars[r->nvars - 1];
     parent = parent_for_var(g, ri, last, &pfield, depth);
     if (parent < 0)
@@ -417,7 +445,7 @@ static void link_one(gen *g, size_t ri, int depth) {
       parent = cand;
     }
   }
-  if (!r->reason && parent >= 0) {
+  if (parent >= 0) {
     gres *P = &g->res[parent];
     for (size_t k = 0; k < r->nvars; k++) {
       const char *v = r->vars[k];
