@@ -40,6 +40,7 @@ typedef struct host {
   int in_flight;
   int successes;  /* since the limit last changed */
   double last_cut; /* when the limit was last halved */
+  double paused_until; /* a 429's Retry-After holds back the host's new requests */
   list ready;
   struct host *next;
 } host;
@@ -862,6 +863,11 @@ static void attempt_done(req *r, CURLcode rc) {
       reason_of_status(r, reason, sizeof reason);
       if (r->attempt < r->max_attempts) {
         double ra = sl_http_retry_after(sl_http_header(r, "Retry-After"));
+        if (r->status == 429 && ra > 0) {
+          /* the server asked the client, not just this request, to wait */
+          double until = now_s() + (ra < h->o.backoff_max_s ? ra : h->o.backoff_max_s);
+          if (until > r->host->paused_until) r->host->paused_until = until;
+        }
         schedule_retry(r, ra, reason);
       } else {
         fail_msg(r, SL_HTTP, "%s %s: HTTP %ld after %d attempts (last: %s)", m, r->url_red,
@@ -878,17 +884,19 @@ static void attempt_done(req *r, CURLcode rc) {
 
 /* ---- the loop -------------------------------------------------------------------- */
 
-static bool can_start(const sl_http *h, const host *x) {
-  return x->ready.n && x->in_flight < x->limit && (int)h->running.n < h->o.max_in_flight;
+static bool can_start(const sl_http *h, const host *x, double now) {
+  return x->ready.n && x->in_flight < x->limit && (int)h->running.n < h->o.max_in_flight &&
+         x->paused_until <= now;
 }
 
 /* Fill free slots, one request per host in turn so no host starves. */
 static void start_ready(sl_http *h) {
+  double now = now_s();
   bool progress = true;
   while (progress && (int)h->running.n < h->o.max_in_flight && !h->cancel_requested) {
     progress = false;
     for (host *x = h->hosts; x; x = x->next) {
-      if (!can_start(h, x)) continue;
+      if (!can_start(h, x, now)) continue;
       req *r = x->ready.head;
       list_remove(&x->ready, r);
       r->state = R_NONE;
@@ -976,7 +984,13 @@ sl_status sl_http_run(sl_http *h, sl_error *err) {
     }
     if (h->nreqs == 0 || h->cancel_requested) continue;
     bool ready = false;
-    for (host *x = h->hosts; x && !ready; x = x->next) ready = can_start(h, x);
+    double now = now_s();
+    for (host *x = h->hosts; x; x = x->next) {
+      if (can_start(h, x, now)) ready = true;
+      /* a paused host with work wakes us when the pause ends */
+      if (x->ready.n && x->paused_until > now && (next_due < 0 || x->paused_until < next_due))
+        next_due = x->paused_until;
+    }
     if (progressed || ready) continue;
     long ms = SL_HTTP_POLL_MAX_MS;
     long ct = -1;
