@@ -23,9 +23,14 @@
  * errors (refused, reset, timeout, truncated body) retried with exponential
  * backoff and full jitter, honoring Retry-After (seconds or HTTP date); any
  * other status fails with SL_HTTP. On a 429 the host's concurrency halves
- * (not below 1) and then grows back by one per stretch of successes. After
- * max_attempts the request fails with an error naming the URL (secrets
- * redacted), the status and the last reason.
+ * (not below 1; once per burst) and then grows back by one per 8 successes
+ * in a row; a 429's Retry-After also holds back the host's new requests for
+ * that long. After max_attempts the request fails with an error naming the
+ * URL (secrets redacted), the status and the last reason, e.g.
+ *   GET https://host/path?api_key=***: HTTP 503 after 5 attempts (last: HTTP 503: <body>)
+ * Redirects are followed (up to 10, http and https only); on_head sees the
+ * final response. Connections are kept alive and reused; HTTP/2 is used
+ * where TLS offers it; gzip/deflate/br/zstd bodies arrive decoded.
  */
 #ifndef SLUICE_HTTP_H
 #define SLUICE_HTTP_H
