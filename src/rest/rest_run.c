@@ -1242,3 +1242,50 @@ sl_status rest_resource_run(sl_emitter *em, const sl_value *parent, void *ud, sl
   series_free(&se);
   return st;
 }
+
+/* Top-level REST resources without children run at once: one series each,
+ * all in one multi loop per client (a resource with children runs alone,
+ * page by page, so that its records are handed to the children as it goes). */
+sl_status sl__rest_run_together(sl_emitter **ems, size_t n, bool *done, sl_error *err) {
+  series *all = calloc(n, sizeof *all);
+  bool *taken = calloc(n, sizeof *taken);
+  sl_status st = all && taken ? SL_OK : sl_error_set(err, SL_NOMEM, "out of memory");
+  for (size_t i = 0; i < n && !st; i++) {
+    if (taken[i] || sl__emit_has_children(ems[i])) continue;
+    rest_client *cl = ((rest_resource *)sl__emit_resource(ems[i])->ud)->client;
+    if ((st = ensure_http(cl, err))) break;
+    runner run = {.all = all, .n = 0};
+    size_t idx[n];
+    size_t m = 0;
+    for (size_t j = i; j < n && !st; j++) {
+      rest_resource *r = sl__emit_resource(ems[j])->ud;
+      if (taken[j] || r->client != cl || sl__emit_has_children(ems[j])) continue;
+      taken[j] = true;
+      series *se = &all[m];
+      st = series_setup(se, r, ems[j], NULL, err);
+      se->run = &run;
+      idx[m++] = j;
+      if (st) se->finished = true;
+    }
+    run.n = m;
+    if (!st) {
+      SL_DEBUG("extract: %zu REST resources at once", m);
+      runner_start_more(&run);
+      st = sl_http_run(cl->http, err);
+    }
+    for (size_t k = 0; k < m; k++) {
+      series *se = &all[k];
+      if (!st && se->st) {
+        *err = se->err;
+        st = se->st;
+      }
+      sl__emit_set_hook(se->em, NULL, NULL);
+      if (!st) done[idx[k]] = true;
+      series_free(se);
+      memset(se, 0, sizeof *se);
+    }
+  }
+  free(all);
+  free(taken);
+  return st;
+}

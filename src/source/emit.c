@@ -798,14 +798,37 @@ sl_status sl__source_extract(sl_source *s, const sl__extract_opts *o, sl__extrac
     ems[j]->children = c;
     c[ems[j]->nchildren++] = ems[i];
   }
+  /* Kinds that run several top-level resources at once take theirs first. */
+  bool *done = calloc(n, sizeof *done);
+  sl_emitter **group = calloc(n, sizeof *group);
+  if (!st && (!done || !group)) st = sl_error_set(err, SL_NOMEM, "out of memory");
+  for (size_t k = 0; k < sl__resource_kind_count && !st; k++) {
+    const sl__resource_kind *kind = &sl__resource_kinds[k];
+    if (!kind->run_together) continue;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+      if (!ems[i]->res->parent && ems[i]->res->kind == kind) group[m++] = ems[i];
+    if (m < 2) continue;
+    bool *gdone = calloc(m, sizeof *gdone);
+    if (!gdone) {
+      st = sl_error_set(err, SL_NOMEM, "out of memory");
+      break;
+    }
+    st = kind->run_together(group, m, gdone, err);
+    for (size_t i = 0, j = 0; i < n && j < m; i++)
+      if (ems[i] == group[j]) done[i] = gdone[j++];
+    free(gdone);
+  }
+  free(group);
   for (size_t i = 0; i < n && !st; i++) {
     sl_emitter *em = ems[i];
-    if (em->res->parent) continue;
+    if (em->res->parent || done[i]) continue;
     SL_DEBUG("extract: resource %s", em->res->name);
     st = em->res->fn(em, NULL, em->res->ud, err);
     if (st && err && !err->msg[0]) sl_error_set(err, st, "resource '%s' failed", em->res->name);
     if (!st && em->streaming) st = sl_emit_stream_end(em, err);
   }
+  free(done);
   for (size_t i = 0; i < n && !st; i++) st = wclose(ems[i], err);
   if (!st) {
     sl__extract_result *r = calloc(n, sizeof *r);

@@ -12,8 +12,8 @@
 #include "source/source_int.h"
 
 const sl__resource_kind sl__resource_kinds[] = {
-    {"file", NULL, false, sl__file_resource_build},
-    {"endpoint", "client", true, sl__rest_resource_build},
+    {"file", NULL, false, NULL, sl__file_resource_build},
+    {"endpoint", "client", true, sl__rest_run_together, sl__rest_resource_build},
 };
 const size_t sl__resource_kind_count = sizeof sl__resource_kinds / sizeof sl__resource_kinds[0];
 
@@ -489,6 +489,7 @@ static sl_status build_resource(yctx *c, sl_source *s, const sl_value *top, cons
   }
   s->res[s->nres - 1]->limit_pages = kind->limit_pages;
   s->res[s->nres - 1]->yaml = r;
+  s->res[s->nres - 1]->kind = kind;
   return SL_OK;
 }
 

@@ -25,6 +25,7 @@ struct sl_resource {
   void (*free_ud)(void *ud);
   bool limit_pages; /* --limit counts pages (REST), not records */
   const sl_value *yaml; /* the YAML definition (positions for errors), or NULL */
+  const struct sl__resource_kind *kind; /* declarative kind, or NULL (code) */
 };
 
 struct sl_source {
@@ -46,6 +47,10 @@ typedef struct sl__resource_kind {
   const char *key;
   const char *source_key;
   bool limit_pages; /* the extract limit counts this kind's pages, not records */
+  /* Optional: run several top-level resources of this kind at once (REST:
+   * their pages in one curl multi loop). Sets done[i] for each emitter it ran
+   * to the end; the driver runs the others one by one. */
+  sl_status (*run_together)(sl_emitter **ems, size_t n, bool *done, sl_error *err);
   sl_status (*build)(sl_source *s, sl_resource_def *def, const sl_value *spec,
                      const sl_value *top, const sl_source_env *env, const char *file,
                      sl_error *err);
@@ -54,6 +59,7 @@ typedef struct sl__resource_kind {
 extern const sl__resource_kind sl__resource_kinds[];
 extern const size_t sl__resource_kind_count;
 
+sl_status sl__rest_run_together(sl_emitter **ems, size_t n, bool *done, sl_error *err);
 sl_status sl__rest_resource_build(sl_source *s, sl_resource_def *def, const sl_value *spec,
                                   const sl_value *top, const sl_source_env *env,
                                   const char *file, sl_error *err);
