@@ -51,11 +51,17 @@ for line in src:
     if m and path:
         res[path] = m.group(1)
         path = None
+tables = sorted(set(res.values()))
+sql = " union all ".join(f"select '{t}' as t, count(*) as n from \"{t}\"" for t in tables)
+out = subprocess.run([sluice, "pipeline", "pinterest_pipeline", "query", "--csv", sql],
+                     capture_output=True, text=True)
+counts = {}
+for line in out.stdout.strip().split("\n")[1:]:
+    t, _, n = line.rpartition(",")
+    if n.isdigit(): counts[t.strip('"')] = int(n)
+if not counts: print("  query failed:", out.stderr.strip()[:300])
 def count(table):
-    out = subprocess.run([sluice, "pipeline", "pinterest_pipeline", "query", "--csv",
-                          f'select count(*) from "{table}"'], capture_output=True, text=True)
-    last = out.stdout.strip().split("\n")[-1]
-    return int(last) if last.isdigit() else None
+    return counts.get(table)
 ok = bad = 0
 for p, e in sorted(exp["endpoints"].items()):
     if p not in res:

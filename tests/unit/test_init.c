@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sluice/config.h"
 #include "sluice/openapi.h"
+#include "sluice/source.h"
 #include "test.h"
 
 static char shared_path[1024];
@@ -468,5 +470,41 @@ TEST(write_folder_and_refuse_overwrite) {
   sl_init_result_free(r);
   sl_openapi_free(s);
 }
+
+/* The generated folder loads with the source loader as it is: every key,
+ * every ${...} reference (config and secrets placeholders), every resolve. */
+static void reload(int *failed_, const char *spec, size_t want_resources) {
+  sl_openapi *s = NULL;
+  sl_init_result *r = gen_file(spec, "pinterest", &s);
+  CHECK(r);
+  char dir[256];
+  snprintf(dir, sizeof dir, "%s/test_init_reload_%d", SL_BINARY_DIR, (int)getpid());
+  sl_error err;
+  CHECK_OK(sl_init_write(r, "pinterest", dir, true, &err));
+  char *empty_env[] = {NULL};
+  sl_config_options co = {.project_dir = dir, .home_dir = "", .environ = empty_env};
+  sl_config *cfg = sl_config_open(&co, &err);
+  CHECK_MSG(cfg, "%s", err.msg);
+  sl_source_env env = {.base_dir = dir, .config = cfg};
+  char path[512];
+  snprintf(path, sizeof path, "%s/pinterest.source.yaml", dir);
+  sl_source *src = sl_source_load_file(path, &env, &err);
+  char line[1024];
+  CHECK_MSG(src, "%s", sl_error_format(&err, line, sizeof line));
+  CHECK_INT(sl_source_resource_count(src), want_resources);
+  CHECK(sl_source_find(src, "pins"));
+  CHECK_STR(sl_resource_parent(sl_source_find(src, "campaigns")), "ad_accounts");
+  CHECK_STR(sl_resource_parent(sl_source_find(src, "sections_pins")), "sections");
+  sl_source_free(src);
+  sl_config_free(cfg);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK_INT(system(cmd), 0);
+  sl_init_result_free(r);
+  sl_openapi_free(s);
+}
+
+TEST(generated_source_reloads_523) { reload(failed_, shared("pinterest-5.23.yaml"), 111); }
+TEST(generated_source_reloads_513) { reload(failed_, shared("pinterest-5.13.yaml"), 97); }
 
 TEST_MAIN()
