@@ -37,6 +37,10 @@ struct sl_progress {
   size_t ntables;
   sl_progress_http_stats http;
   char failed[16];
+  /* the bar's ticker: refreshes time and memory while no hook is called */
+  pthread_t ticker;
+  bool ticking, stop;
+  pthread_cond_t cv;
 };
 
 static sl_progress *g_current;
@@ -87,6 +91,23 @@ uint64_t sl_progress_peak_rss(void) {
   return (uint64_t)ru.ru_maxrss * 1024;
 }
 
+static void maybe_print(sl_progress *pr, bool force);
+
+static void *tick_main(void *arg) {
+  sl_progress *pr = arg;
+  pthread_mutex_lock(&pr->mu);
+  while (!pr->stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 250 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_cond_timedwait(&pr->cv, &pr->mu, &ts);
+    if (!pr->stop) maybe_print(pr, false);
+  }
+  pthread_mutex_unlock(&pr->mu);
+  return NULL;
+}
+
 sl_progress *sl_progress_new(const char *pipeline_name, sl_progress_mode mode, double log_period,
                              FILE *out) {
   sl_progress *pr = calloc(1, sizeof *pr);
@@ -102,6 +123,8 @@ sl_progress *sl_progress_new(const char *pipeline_name, sl_progress_mode mode, d
     free(pr);
     return NULL;
   }
+  pthread_cond_init(&pr->cv, NULL);
+  if (pr->mode == SL_PROGRESS_BAR) pr->ticking = pthread_create(&pr->ticker, NULL, tick_main, pr) == 0;
   return pr;
 }
 
@@ -110,6 +133,14 @@ void sl_progress_free(sl_progress *pr) {
   pthread_mutex_lock(&g_mu);
   if (g_current == pr) g_current = NULL;
   pthread_mutex_unlock(&g_mu);
+  if (pr->ticking) {
+    pthread_mutex_lock(&pr->mu);
+    pr->stop = true;
+    pthread_cond_signal(&pr->cv);
+    pthread_mutex_unlock(&pr->mu);
+    pthread_join(pr->ticker, NULL);
+  }
+  pthread_cond_destroy(&pr->cv);
   for (size_t i = 0; i < pr->nres; i++) free(pr->res[i].name);
   for (size_t i = 0; i < pr->ntables; i++) free(pr->tables[i].name);
   free(pr->res);

@@ -212,7 +212,7 @@ rm "$P/data/pins_bad.jsonl"
 
 # A job that fails to load: stop a run before its load, spoil a job file.
 printf '{"id": 200}\n' > "$P/data/pins_more.jsonl"
-(SLUICE_TEST_CRASH=load_begin:1 "$SLUICE" run "$P" > /dev/null 2>&1) 2> /dev/null
+(SLUICE_TEST_CRASH=load_begin:1 "$SLUICE" run "$P" > /dev/null 2>&1; true) 2> /dev/null
 PKG=$(ls "$P/wd/opspipe/packages" | sort | tail -n 1)
 job=$(ls "$P/wd/opspipe/packages/$PKG/new_jobs/" | grep '^pins\.' | head -n 1)
 check "a job waits in new_jobs" test -n "$job"
@@ -243,6 +243,18 @@ printf '{"id": 300}\n' > "$P/data/pins_3.jsonl"
 out=$("$SLUICE" run "$P" 2>&1); rc=$?
 check "progress none: exit 0" test $rc -eq 0
 check "progress none: no log lines" lacks "$out" "Memory usage"
+# the bar, on a terminal (script(1) gives the run a pseudo-terminal)
+if command -v script > /dev/null 2>&1; then
+  sed -i 's/^progress = "none"/progress = "bar"/' "$P/sluice.toml"
+  printf '{"id": 301}\n' > "$P/data/pins_4.jsonl"
+  out=$(SLUICE="$SLUICE" P="$P" script -qec '"$SLUICE" run "$P"' /dev/null); rc=$?
+  check "progress bar: exit 0" test $rc -eq 0
+  check "progress bar: extract line" contains "$out" "opspipe extract: resources 2/2 | 0 pages | [0-9]* items"
+  check "progress bar: load line with memory" contains "$out" "opspipe load: [0-9]* rows | .* | mem [0-9.]* MB"
+  check "progress bar: redrawn in place" contains "$out" $'\r\033\[K'
+  check "progress bar: no log blocks" lacks "$out" "Memory usage"
+  sed -i 's/^progress = "bar"/progress = "none"/' "$P/sluice.toml"
+fi
 sed -i 's/^progress = "none"/progress = "sideways"/' "$P/sluice.toml"
 "$SLUICE" run "$P" > /dev/null 2> "$WORK/err"; rc=$?
 check "bad progress value exits 2" test $rc -eq 2
