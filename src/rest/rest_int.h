@@ -103,6 +103,7 @@ typedef struct rest_client {
   const char *state_file;     /* rotated refresh tokens are kept here */
   sl_http *http;
   int max_per_host;
+  sl_http_stats reported;     /* figures already handed to the progress collector */
 } rest_client;
 
 typedef struct rest_resource {

@@ -18,6 +18,7 @@
 #include "rest/rest_int.h"
 #include "sluice/json.h"
 #include "sluice/log.h"
+#include "sluice/progress.h"
 
 double rest_now(void) {
   struct timespec ts;
@@ -360,6 +361,7 @@ typedef struct pagectx {
   char *best_page;
   sl_buf page_hashes;
   uint64_t records_before;
+  uint64_t body_bytes;
   sl_status st;
   sl_error err;
 } pagectx;
@@ -525,6 +527,7 @@ static sl_status cb_body(void *ud, const void *p, size_t n, sl_error *err) {
   }
   sl_status st;
   if (!pc->began && (st = page_begin(pc, err))) return st;
+  pc->body_bytes += n;
   if (pc->se->r->nactions) content_scan(pc, p, n);
   if ((st = sl_json_feed(pc->w.p, p, n, NULL)) != SL_OK) {
     /* The emitter's parser reports the same problem with its position. */
@@ -552,6 +555,7 @@ static void cb_rewind(void *ud) {
     pc->err = e;
   }
   pc->began = false;
+  pc->body_bytes = 0;
   watch_reset(&pc->w);
   sl_buf_reset(&pc->tail);
   sl_buf_reset(&pc->body);
@@ -803,6 +807,27 @@ static void inc_commit(series *se) {
   if (arr) sl_v_put(d, se->inc_state, "unique_hashes", arr);
 }
 
+/* The engine's figures since the last report, to the run's progress collector. */
+static void report_http(rest_client *cl) {
+  if (!cl->http) return;
+  sl_http_stats now, *was = &cl->reported;
+  sl_http_get_stats(cl->http, &now);
+  sl_progress_http_stats d;
+  memset(&d, 0, sizeof d);
+  d.requests = now.requests - was->requests;
+  d.attempts = now.attempts - was->attempts;
+  d.retries = now.retries - was->retries;
+  d.status_429 = now.status_429 - was->status_429;
+  d.status_5xx = now.status_5xx - was->status_5xx;
+  d.conn_errors = now.conn_errors - was->conn_errors;
+  d.failed = now.failed - was->failed;
+  d.bytes_in = now.bytes_in - was->bytes_in;
+  d.slowest_s = now.slowest_s;
+  snprintf(d.slowest_url, sizeof d.slowest_url, "%s", now.slowest_url);
+  if (d.requests || d.attempts) sl_progress_http(sl_progress_current(), &d);
+  *was = now;
+}
+
 static sl_status ensure_http(rest_client *cl, sl_error *err) {
   if (cl->http) return SL_OK;
   sl_http_opts o;
@@ -979,6 +1004,9 @@ static void page_finished(pagectx *pc) {
       if (sl_url_resolve(pc->url, f.next_url, &next_abs, &e) == SL_OK) f.next_url = next_abs;
     }
     se->pages++;
+    sl_progress *prog = sl_progress_current();
+    sl_progress_page(prog, r->name, pc->body_bytes);
+    sl_progress_items(prog, r->name, f.records, 0);
     if (pc->best_page) {
       if (!se->best || rest_cursor_cmp(pc->best_page, se->best) * (r->inc.min ? -1 : 1) > 0) {
         free(se->best);
@@ -1239,6 +1267,7 @@ sl_status rest_resource_run(sl_emitter *em, const sl_value *parent, void *ud, sl
   sl__emit_set_hook(em, NULL, NULL);
   sl__emit_defer_children(em, false);
   SL_DEBUG("resource '%s': %lld pages", r->name, (long long)se.pages);
+  if (!r->parent) report_http(cl);
   series_free(&se);
   return st;
 }
@@ -1284,6 +1313,7 @@ sl_status sl__rest_run_together(sl_emitter **ems, size_t n, bool *done, sl_error
       series_free(se);
       memset(se, 0, sizeof *se);
     }
+    report_http(cl);
   }
   free(all);
   free(taken);
