@@ -660,14 +660,16 @@ void sl_init_report(const sl_init_result *r, FILE *out) {
     if (n) fprintf(out, " %s %zu", kinds[k], n);
   }
   size_t children = 0;
-  for (size_t i = 0; i < r->nresources; i++) children += r->resources[i].parent != NULL;
+  for (size_t i = 0; i < r->nresources; i++)
+    children += r->resources[i].parent && !r->resources[i].disabled_reason;
   fprintf(out, "\nparameters: %zu resolved from parent lists (%zu child resources), %zu set from "
                "defaults, enums and dates\n",
           r->resolved_params, children, r->derived_params);
   fprintf(out, "auth: %s\n", r->auth);
   fprintf(out, "base_url: %s\n", r->base_url ? r->base_url : "(none in the spec; set it in .sluice/config.toml)");
   if (r->nresources > r->nselected) {
-    fprintf(out, "disabled resources (selected: false; each says what to supply):\n");
+    fprintf(out, "disabled resources (commented out in the YAML with the reason; supply what it "
+                 "names, uncomment, set selected: true):\n");
     for (size_t i = 0; i < r->nresources; i++)
       if (r->resources[i].disabled_reason)
         fprintf(out, "  %-40s %s\n", r->resources[i].name, r->resources[i].disabled_reason);
