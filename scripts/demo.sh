@@ -72,13 +72,29 @@ say "a few rows"
   "select count(*) as pins, count(distinct board_id) as boards from pinterest_data.pins" || true
 
 say "compared with what the simulator served"
-curl -s "$base/__admin/expected?page_size=250" | python3 -c '
-import json, sys
-exp = json.load(sys.stdin)
-lists = exp.get("lists", exp)
-for path in ("/ad_accounts", "/ad_accounts/{ad_account_id}/campaigns", "/boards", "/pins"):
-    e = lists.get(path) if isinstance(lists, dict) else None
-    if isinstance(e, dict): print(f"  expected {path}: {e.get(\"items\")} items")
-' || true
+curl -s "$base/__admin/expected?page_size=250" >"$demo/expected.json"
+python3 - "$sluice" "$demo/expected.json" <<'PY' || true
+import json, re, subprocess, sys
+sluice, expected = sys.argv[1], sys.argv[2]
+exp = json.load(open(expected))["endpoints"]
+res, path = {}, None
+for line in open("pinterest.source.yaml"):
+    m = re.match(r"  # GET (\S+)", line)
+    if m:
+        path = m.group(1)
+        continue
+    m = re.match(r"  - name: (\S+)", line)
+    if m and path:
+        res[path], path = m.group(1), None
+pairs = [(p, res[p], e["items"]) for p, e in sorted(exp.items()) if p in res]
+sql = " union all ".join(f"select '{t}' as t, count(*) as n from \"{t}\"" for _, t, _ in pairs)
+out = subprocess.run([sluice, "pipeline", "pinterest_pipeline", "query", "--csv", sql],
+                     capture_output=True, text=True).stdout.strip().split("\n")[1:]
+got = {l.rpartition(",")[0]: int(l.rpartition(",")[2]) for l in out if l.rpartition(",")[2].isdigit()}
+same = sum(1 for _, t, n in pairs if got.get(t) == n)
+for p, t, n in pairs[:6]:
+    print(f"  {t:40} {got.get(t)} rows (simulator served {n})")
+print(f"  ... {same} of {len(pairs)} list tables have exactly the simulator's item count")
+PY
 echo
 echo "demo done: the pipeline is in $demo/pinterest_pipeline"
