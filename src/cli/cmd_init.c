@@ -85,6 +85,16 @@ int sl_cli_init(int argc, char **argv) {
     free(globs);
     return 2;
   }
+  bool name_ok = strlen(name) <= 64 && !(name[0] >= '0' && name[0] <= '9');
+  for (const char *c = name; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) name_ok = false;
+  if (!name_ok) {
+    fprintf(stderr, "sluice init: NAME '%s' must be lower-case letters, digits and '_' (it names "
+                    "the source, the pipeline NAME_pipeline and the dataset NAME_data)\n",
+            name);
+    free(globs);
+    return 2;
+  }
   sl_error err;
   sl_error_clear(&err);
   char dir[4096];
