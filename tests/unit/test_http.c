@@ -665,11 +665,21 @@ TEST(on_complete_asks_for_retry) {
   server_stop(&s);
 }
 
+static sl_buf log_lines;
+static void log_sink(void *ud, sl_log_level lvl, const char *line) {
+  sl_buf_puts(&log_lines, line);
+  sl_buf_putc(&log_lines, '\n');
+}
+
 TEST(server_error_past_max_attempts_names_url_without_secret) {
   server s;
   CHECK(plain_server(&s));
   sl_secret_register("T0pS3cret/Value");
   sl_http *h = engine(4, 3);
+  /* every log line of the run, down to DEBUG, is kept */
+  sl_log_level old = sl_log_get_level();
+  sl_log_set_level(SL_LOG_DEBUG);
+  sl_log_set_sink(log_sink, NULL);
   probe p;
   probe_init(&p);
   char url[256];
@@ -677,6 +687,12 @@ TEST(server_error_past_max_attempts_names_url_without_secret) {
   snprintf(url, sizeof url, "%s/actions/server_error?page=2&q=T0pS3cret%%2fValue", s.base);
   CHECK_OK(submit(h, url, &p));
   CHECK_OK(sl_http_run(h, NULL));
+  sl_log_set_sink(NULL, NULL);
+  sl_log_set_level(old);
+  CHECK_CONTAINS(log_lines.data, "(attempt 1/3)");
+  CHECK_CONTAINS(log_lines.data, "retry 3/3");
+  CHECK(strstr(log_lines.data, "T0pS3cret") == NULL);
+  sl_buf_free(&log_lines);
   CHECK_INT(p.st, SL_HTTP);
   CHECK_INT(p.heads, 3);
   CHECK_INT(p.err.http_status, 500);
