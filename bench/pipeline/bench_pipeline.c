@@ -131,6 +131,18 @@ static double normalize_once(const char *doc, size_t len, uint64_t *rows) {
 
 /* ---- 3. the pipeline, in a child ---------------------------------------------------- */
 
+/* A field of /proc/self/status in KiB (0 when absent). */
+static long proc_status_kb(const char *field) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long v = 0;
+  size_t n = strlen(field);
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, field, n) && line[n] == ':') v = strtol(line + n + 1, NULL, 10);
+  if (f) fclose(f);
+  return v;
+}
+
 typedef struct gen_ud {
   uint64_t records;
   uint64_t bytes; /* JSON generated */
@@ -157,6 +169,8 @@ typedef struct run_result {
   int ok;
   double seconds, cpu; /* wall time in the child; its user+system CPU time */
   uint64_t records, rows, bytes;
+  long start_kb;           /* VmRSS before the pipeline opened (libraries mapped) */
+  long anon_kb, file_kb;   /* RssAnon / RssFile after the run, before close */
   char error[512];
 } run_result;
 
@@ -175,6 +189,7 @@ static void pipeline_child(const char *dir, uint64_t records, uint64_t memory_li
   sl_error err;
   sl_error_clear(&err);
   gen_ud g = {records, 0};
+  r->start_kb = proc_status_kb("VmRSS");
   double t0 = now();
   sl_pipeline *p = sl_pipeline_open(&o, &err);
   sl_status st = p ? SL_OK : err.code ? err.code : SL_INTERNAL;
@@ -188,6 +203,8 @@ static void pipeline_child(const char *dir, uint64_t records, uint64_t memory_li
   }
   if (!st) st = sl_pipeline_run(p, NULL, &err);
   r->seconds = now() - t0;
+  r->anon_kb = proc_status_kb("RssAnon");
+  r->file_kb = proc_status_kb("RssFile");
   if (!st) {
     const sl_load_info *li = sl_pipeline_last_load(p);
     r->records = li->records;
@@ -323,9 +340,10 @@ int main(int argc, char **argv) {
       continue;
     }
     printf("pipeline %8" PRIu64 " records: %6.1f s (CPU %.1f s), %7.1f MB/s, %8.0f records/s, %9.0f rows/s "
-           "(%" PRIu64 " rows), peak RSS %.1f MB\n",
+           "(%" PRIu64 " rows), peak RSS %.1f MB (at start %.1f MB; at end anon %.1f MB, file %.1f MB)\n",
            r.records, r.seconds, r.cpu, (double)r.bytes / 1e6 / r.seconds, (double)r.records / r.seconds,
-           (double)r.rows / r.seconds, r.rows, (double)rss[k] / 1024.0);
+           (double)r.rows / r.seconds, r.rows, (double)rss[k] / 1024.0, (double)r.start_kb / 1024.0,
+           (double)r.anon_kb / 1024.0, (double)r.file_kb / 1024.0);
   }
   double growth = rss[0] ? (double)rss[1] / (double)rss[0] : 0;
   printf("compare: normalize/parse %.2fx (target <= %.1fx: %s); RSS %" PRIu64 "/%" PRIu64

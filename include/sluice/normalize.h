@@ -71,6 +71,9 @@ sl_status sl_normalizer_event(sl_normalizer *n, const sl_json_event *ev, sl_erro
 sl_status sl_normalizer_end(sl_normalizer *n, sl_error *err);
 
 const sl_normalize_stats *sl_normalizer_stats(const sl_normalizer *n);
+/* The root table name of the resource begun last (normalized), or NULL before
+ * any sl_normalizer_begin. Valid until the next begin or free. */
+const char *sl_normalizer_root_table(const sl_normalizer *n);
 
 /* How root rows get their _dlt_id (child ids are always dlt's deterministic
  * hash of parent id, table and index; upsert roots hash their primary key).

@@ -1076,6 +1076,10 @@ sl_status sl_normalizer_end(sl_normalizer *n, sl_error *err) {
 
 const sl_normalize_stats *sl_normalizer_stats(const sl_normalizer *n) { return n ? &n->stats : NULL; }
 
+const char *sl_normalizer_root_table(const sl_normalizer *n) {
+  return n && n->pk ? n->pk[n->npk + 1] : NULL;
+}
+
 size_t sl_normalizer_table_rows(const sl_normalizer *n, const char **names, uint64_t *counts, size_t cap) {
   size_t k = 0;
   for (size_t i = 0; n && i < n->ncounters && k < cap; i++, k++) {

@@ -205,7 +205,14 @@ static sl_status extract_new(sl_pipeline *p, const sl_run_options *ro, run_ctx *
   if (!st) {
     sl_v_to_json(sl_v_get(state, "sources"), &after, 0);
     bool changed = before.len != after.len || memcmp(before.data, after.data, before.len) != 0;
-    if (records == 0 && !changed) {
+    /* A replace resource that ran and yielded nothing still empties its
+     * tables: that needs a package too. */
+    bool replaces = false;
+    for (size_t i = 0; i < nres && !replaces; i++) {
+      const sl_resource *r = sl_source_find(p->source, res[i].resource);
+      replaces = r && sl_resource_write_disposition(r) == SL_WD_REPLACE;
+    }
+    if (records == 0 && !changed && !replaces) {
       sl__pipeline_progress(p, "extract: nothing new");
       st = sl_package_delete(pkg, err);
       sl_package_close(pkg);
@@ -296,10 +303,8 @@ static sl_status close_slot(job_slot *s, sl_error *err) {
   return st;
 }
 
-static sl_status sink_row(void *ud, const sl_schema *schema, const sl_table *t,
-                          const sl_row_value *vals, size_t n, sl_error *err) {
-  (void)schema;
-  norm_ctx *c = ud;
+/* The slot of table t, with an open job file. */
+static sl_status slot_open(norm_ctx *c, const sl_table *t, job_slot **out, sl_error *err) {
   job_slot *s = NULL;
   if (c->last < c->n && c->slots[c->last].t == t) {
     s = &c->slots[c->last];
@@ -328,6 +333,29 @@ static sl_status sink_row(void *ud, const sl_schema *schema, const sl_table *t,
     s->w = sl_job_writer_open(path, t->name, err);
     if (!s->w) return err && err->code ? err->code : SL_IO;
   }
+  *out = s;
+  return SL_OK;
+}
+
+/* A replace resource that produced no rows still replaces: an empty job file
+ * for its root table makes the load empty the table and its children (as
+ * dlt does). */
+static sl_status empty_replace_job(norm_ctx *c, const sl_table *t, sl_error *err) {
+  if (!t) return SL_OK;
+  for (size_t i = 0; i < c->n; i++)
+    if (c->slots[i].t == t && (c->slots[i].w || c->slots[i].next_id)) return SL_OK;
+  job_slot *s = NULL;
+  sl_status st = slot_open(c, t, &s, err);
+  return st ? st : close_slot(s, err);
+}
+
+static sl_status sink_row(void *ud, const sl_schema *schema, const sl_table *t,
+                          const sl_row_value *vals, size_t n, sl_error *err) {
+  (void)schema;
+  norm_ctx *c = ud;
+  job_slot *s = NULL;
+  sl_status st = slot_open(c, t, &s, err);
+  if (st) return st;
   if ((st = sl_job_write_row(s->w, t, vals, n, err))) return st;
   if (++s->rows >= PROGRESS_EVERY && c->prog) report_rows(c);
   if (sl_job_writer_bytes(s->w) >= c->max) return close_slot(s, err);
@@ -456,6 +484,8 @@ static sl_status normalize_package_(sl_pipeline *p, sl_package *pkg, sl_error *e
       st = feed_file(n, path, buf, err);
     }
     if (!st) st = sl_normalizer_end(n, err);
+    if (!st && h.write_disposition == SL_WD_REPLACE)
+      st = empty_replace_job(&nc, sl_schema_find_table(schema, sl_normalizer_root_table(n)), err);
   }
   free(buf);
   uint64_t rows = n ? sl_normalizer_stats(n)->rows : 0;
