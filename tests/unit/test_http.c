@@ -576,6 +576,45 @@ TEST(backs_off_on_429_when_over_server_limit) {
   server_stop(&s);
 }
 
+/* The fault mix: every request ends whole and right. */
+TEST(fault_mix_all_complete) {
+  server s;
+  const char *flags[] = {"--fail-5xx", "0.1", "--fail-429", "0.05", "--truncate", "0.05",
+                         "--truncate-mode", "mixed", "--retry-after", "0.05", "--items", "2000",
+                         "--fault-seed", "11", NULL};
+  CHECK(server_start(&s, flags));
+  sl_http *h = engine(8, 5);
+  enum { N = 200 };
+  static probe p[N];
+  char url[160];
+  for (int i = 0; i < N; i++) {
+    probe_init(&p[i]);
+    p[i].check_json = true;
+    snprintf(url, sizeof url, "%s/offset/items?offset=%d&limit=10", s.base, i * 10);
+    CHECK_OK(submit(h, url, &p[i]));
+  }
+  CHECK_OK(sl_http_run(h, NULL));
+  int rewinds = 0;
+  for (int i = 0; i < N; i++) {
+    CHECK_INT(p[i].st, SL_OK);
+    CHECK(whole_json(&p[i].body));
+    char want[64];
+    snprintf(want, sizeof want, "{\"id\":%d,", i * 10);
+    CHECK_CONTAINS(p[i].body.data, want);
+    rewinds += p[i].rewinds;
+    sl_buf_free(&p[i].body);
+  }
+  sl_http_stats st;
+  sl_http_get_stats(h, &st);
+  CHECK(st.status_5xx > 0);
+  CHECK(st.status_429 > 0);
+  CHECK(rewinds > 0); /* truncated bodies, short and cut */
+  CHECK_INT(st.failed, 0);
+  CHECK_INT(st.attempts, N + st.retries);
+  sl_http_free(h);
+  server_stop(&s);
+}
+
 TEST(retry_after_is_honored) {
   server s;
   const char *flags[] = {"--fail-429", "1", "--retry-after", "0.6", NULL};
