@@ -126,6 +126,21 @@ typedef struct sl_filesystem_options {
  * _dlt_loads file is written last and makes the load count as done. */
 sl_dest *sl_filesystem_open(const sl_filesystem_options *o, sl_error *err);
 
+typedef struct sl_athena_options {
+  const char *dataset;            /* the Athena database */
+  const char *staging_bucket_url; /* s3://bucket/prefix: tables live under <it>/<dataset>/ */
+  const struct sl_aws_credentials *creds; /* S3 endpoint_url/region in it apply to staging */
+  const char *endpoint_url;       /* Athena API; default https://athena.<region>.amazonaws.com */
+  const char *region;             /* default creds->region, then us-east-1 */
+  const char *work_group;         /* default "primary" */
+  const char *data_catalog;       /* default "awsdatacatalog" */
+  const char *query_result_bucket; /* OutputLocation, s3://…; optional with a work group that has one */
+  bool force_iceberg;             /* every table Iceberg (merge tables always are) */
+} sl_athena_options;
+
+/* Athena over its JSON API with Parquet staged on S3 (see src/dest/athena.c). */
+sl_dest *sl_athena_open(const sl_athena_options *o, sl_error *err);
+
 /* Open "filesystem" or "athena" from configuration (config layers, then the
  * sluice.toml root `toml`); relative folders resolve against project_dir. */
 struct sl_config;

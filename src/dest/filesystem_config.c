@@ -97,11 +97,43 @@ sl_dest *sl__dest_open_filesystem(sl_config *cfg, const sl_value *toml, const ch
   return d;
 }
 
+static sl_dest *open_athena(sl_config *cfg, const sl_value *toml, const char *dataset, sl_error *err) {
+  cfgsrc c = {cfg, toml};
+  const char *url = get2(&c, "destination.athena.staging_bucket_url", "destination.filesystem.bucket_url");
+  if (!url || strncmp(url, "s3://", 5) != 0) {
+    sl_error_set(err, SL_CONFIG_MISSING,
+                 "the athena destination stages Parquet on S3: set [destination.filesystem] bucket_url "
+                 "= \"s3://bucket/prefix\"");
+    return NULL;
+  }
+  sl_aws_credentials creds = {0};
+  if (sl__dest_aws_credentials(cfg, toml, "filesystem", &creds, err)) return NULL;
+  const char *fi = get(&c, "destination.athena.force_iceberg");
+  const sl_value *fiv = cfg ? sl_config_get(cfg, "destination.athena.force_iceberg", NULL) : NULL;
+  if (!fiv && toml) fiv = sl_v_path(toml, "destination.athena.force_iceberg");
+  bool force = (fiv && fiv->type == SL_V_BOOL && fiv->u.b) || (fi && !strcmp(fi, "true"));
+  sl_athena_options o = {
+      .dataset = dataset,
+      .staging_bucket_url = url,
+      .creds = &creds,
+      .endpoint_url = get(&c, "destination.athena.endpoint_url"),
+      .region = get2(&c, "destination.athena.region", "destination.athena.credentials.region_name"),
+      .work_group = get(&c, "destination.athena.athena_work_group"),
+      .data_catalog = get(&c, "destination.athena.aws_data_catalog"),
+      .query_result_bucket = get(&c, "destination.athena.query_result_bucket"),
+      .force_iceberg = force,
+  };
+  sl_dest *d = sl_athena_open(&o, err);
+  sl_aws_credentials_free(&creds);
+  return d;
+}
+
 sl_dest *sl_dest_open_configured(const char *destination, struct sl_config *cfg,
                                  const struct sl_value *toml, const char *project_dir,
                                  const char *dataset, sl_error *err) {
   if (!strcmp(destination, "filesystem"))
     return sl__dest_open_filesystem(cfg, toml, project_dir, dataset, err);
+  if (!strcmp(destination, "athena")) return open_athena(cfg, toml, dataset, err);
   sl_error_set(err, SL_CONFIG_INVALID, "destination '%s' is not supported (duckdb, filesystem, athena are)",
                destination);
   return NULL;

@@ -231,8 +231,10 @@ static bool refresh_ext(ext_table *e, char **why) {
   }
   sl_s3_objects_free(objs, n);
   if (nfiles)
-    sl_buf_printf(&sql, "CREATE OR REPLACE VIEW \"%s\".\"%s\" AS SELECT %s FROM read_parquet([%s], union_by_name = true)",
-                  e->db, e->name, e->colnames, files.data);
+    /* Columns added later are NULL in older files: UNION BY NAME with a typed empty row set. */
+    sl_buf_printf(&sql, "CREATE OR REPLACE VIEW \"%s\".\"%s\" AS SELECT %s FROM (SELECT * FROM "
+                  "read_parquet([%s], union_by_name = true) UNION ALL BY NAME SELECT * FROM (SELECT %s) WHERE false)",
+                  e->db, e->name, e->colnames, files.data, e->cols);
   else
     sl_buf_printf(&sql, "CREATE OR REPLACE VIEW \"%s\".\"%s\" AS SELECT * FROM (SELECT %s) WHERE false",
                   e->db, e->name, e->cols);

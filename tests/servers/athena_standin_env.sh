@@ -46,3 +46,44 @@ sl_aws() {
   AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 \
     AWS_EC2_METADATA_DISABLED=true aws "$@"
 }
+
+# sl_start_athena DIR: the stand-in on a free port, reading objects from
+# $S3_ENDPOINT; sets ATHENA_PORT, ATHENA_PID, ATHENA_ENDPOINT.
+sl_start_athena() {
+  local bin=${SL_BINARY_DIR:?}/tests/athena_standin
+  [ -x "$bin" ] || { echo "no $bin: build the tests" >&2; return 1; }
+  ATHENA_PORT=$(sl_free_port)
+  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER "$bin" --port "$ATHENA_PORT" \
+    --s3-endpoint "$S3_ENDPOINT" > "$1.athena.log" 2>&1 &
+  ATHENA_PID=$!
+  ATHENA_ENDPOINT=http://127.0.0.1:$ATHENA_PORT
+  sl_wait_port "$ATHENA_PORT" 100 || { echo "the Athena stand-in did not start:" >&2; cat "$1.athena.log" >&2; return 1; }
+}
+
+# sl_athena_sql DATABASE SQL: run through the AWS CLI (start, poll, results),
+# print rows as CSV without the header; exit 1 with the reason on FAILED.
+sl_athena_sql() {
+  local id state
+  id=$(sl_aws athena start-query-execution --endpoint-url "$ATHENA_ENDPOINT" \
+        --query-execution-context "Database=$1" --query-string "$2" \
+        --query QueryExecutionId --output text) || return 1
+  for _ in $(seq 1 100); do
+    state=$(sl_aws athena get-query-execution --endpoint-url "$ATHENA_ENDPOINT" \
+              --query-execution-id "$id" --query QueryExecution.Status.State --output text) || return 1
+    case "$state" in
+      SUCCEEDED) break ;;
+      FAILED|CANCELLED)
+        sl_aws athena get-query-execution --endpoint-url "$ATHENA_ENDPOINT" --query-execution-id "$id" \
+          --query QueryExecution.Status.StateChangeReason --output text >&2
+        return 1 ;;
+    esac
+    sleep 0.1
+  done
+  sl_aws athena get-query-results --endpoint-url "$ATHENA_ENDPOINT" --query-execution-id "$id" --output json |
+    python3 -c '
+import json, sys, csv
+rows = json.load(sys.stdin)["ResultSet"]["Rows"][1:]
+w = csv.writer(sys.stdout, lineterminator="\n")
+for r in rows:
+    w.writerow([d.get("VarCharValue", "") for d in r["Data"]])'
+}

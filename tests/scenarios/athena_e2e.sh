@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# The Athena destination end to end through `sluice run`, against s3rver and
+# the Athena stand-in: append (Hive), replace (Hive), merge with child tables
+# (Iceberg), a second run with updated and new rows and a
+# new column. SELECTs through the stand-in — driven by the AWS CLI, so the
+# stand-in speaks Athena's wire protocol — return what the DuckDB destination
+# holds for the same input. Then `sync` from Athena, a FAILED statement's
+# reason, throttling, and a load (force_iceberg) killed at several statements then re-run to
+# exactly the right rows (no re-insert of old staging data).
+set -u
+SLUICE=${SLUICE:?path of the sluice binary}
+SL_SOURCE_DIR=${SL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+SL_BINARY_DIR=${SL_BINARY_DIR:?build folder}
+. "$SL_SOURCE_DIR/tests/servers/athena_standin_env.sh"
+WORK=$(mktemp -d /tmp/sl_ath_XXXXXX)
+S3_PID=
+ATHENA_PID=
+trap 'sl_stop $ATHENA_PID $S3_PID; rm -rf "$WORK"' EXIT
+pass=0
+fail=0
+check() {
+  local what=$1
+  shift
+  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
+}
+eq() { [ "$1" = "$2" ] || { echo "  expected: $2" >&2; echo "  got:      $1" >&2; return 1; }; }
+
+[ -x "$SL_S3RVER" ] || bash "$SL_SOURCE_DIR/scripts/deps.sh" --s3 || exit 1
+command -v aws > /dev/null || { echo "the AWS CLI is needed (scripts/deps.sh --s3)" >&2; exit 1; }
+sl_start_s3rver "$WORK/s3" lake || exit 1
+sl_start_athena "$WORK/s3" || exit 1
+
+make_project() { # dir name destination-toml
+  mkdir -p "$1/data"
+  cat > "$1/sluice.toml" <<TOML
+[pipeline]
+name = "$2"
+source = "shop.source.yaml"
+pipelines_dir = "wd"
+dataset_name = "${4:-shop_data}"
+$3
+TOML
+  cat > "$1/shop.source.yaml" <<'YAML'
+name: shop
+resources:
+  - name: pins
+    write_disposition: append
+    file: {path: 'data/pins*.jsonl'}
+  - name: boards
+    write_disposition: replace
+    file: {path: 'data/boards*.jsonl'}
+  - name: users
+    primary_key: id
+    write_disposition: merge
+    file: {path: 'data/users*.jsonl'}
+  - name: events
+    write_disposition: append
+    file: {path: 'data/events*.jsonl'}
+YAML
+}
+athena_toml() { # prefix [force_iceberg]
+  cat <<TOML
+destination = "athena"
+[destination.filesystem]
+bucket_url = "s3://lake/$1"
+[destination.filesystem.credentials]
+aws_access_key_id = "S3RVER"
+aws_secret_access_key = "S3RVER"
+endpoint_url = "$S3_ENDPOINT"
+region_name = "us-east-1"
+[destination.athena]
+endpoint_url = "$ATHENA_ENDPOINT"
+query_result_bucket = "s3://lake/results/"
+force_iceberg = ${2:-false}
+TOML
+}
+write_run1() {
+  printf '{"id": 1, "title": "a", "tags": ["x", "y"]}\n{"id": 2, "title": "b", "tags": []}\n' > "$1/data/pins1.jsonl"
+  printf '{"id": 10, "name": "first"}\n{"id": 11, "name": "second"}\n' > "$1/data/boards1.jsonl"
+  printf '{"id": 100, "name": "ann", "score": 1.5, "roles": ["admin", "dev"]}\n{"id": 101, "name": "bob", "score": 2, "roles": ["dev"]}\n' > "$1/data/users1.jsonl"
+  printf '{"kind": "click", "n": 1}\n{"kind": "view", "n": 2}\n' > "$1/data/events1.jsonl"
+}
+write_run2() {
+  rm -f "$1"/data/*.jsonl
+  printf '{"id": 3, "title": "c", "tags": ["z"], "color": "red"}\n' > "$1/data/pins2.jsonl"
+  printf '{"id": 12, "name": "third"}\n' > "$1/data/boards2.jsonl"
+  printf '{"id": 101, "name": "bobby", "score": 3, "roles": ["ops"], "email": "b@x"}\n{"id": 102, "name": "cy", "score": 4, "roles": []}\n' > "$1/data/users2.jsonl"
+  printf '{"kind": "buy", "n": 3}\n' > "$1/data/events2.jsonl"
+}
+
+REF=$WORK/ref
+A=$WORK/ath
+make_project "$REF" ref 'destination = "duckdb"'
+make_project "$A" athpipe "$(athena_toml runs)"
+q() { (cd "$REF" && "$SLUICE" pipeline ref query --pipelines-dir wd --format csv "$1" 2>&1) | tail -n +2; }
+aq() { sl_athena_sql shop_data "$1" 2>&1; }
+
+compare_all() { # label [extra pins column] [extra users column]
+  local pc=${2:-title} uc=${3:-name}
+  check "$1: pins" eq "$(aq "SELECT id, title, $pc FROM pins ORDER BY id")" "$(q "SELECT id, title, $pc FROM pins ORDER BY id")"
+  check "$1: pins__tags" eq "$(aq 'SELECT p.id, t.value FROM pins p JOIN pins__tags t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2')" \
+    "$(q 'SELECT p.id, t.value FROM pins p JOIN pins__tags t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2')"
+  check "$1: boards" eq "$(aq 'SELECT id, name FROM boards ORDER BY id')" "$(q 'SELECT id, name FROM boards ORDER BY id')"
+  check "$1: users" eq "$(aq "SELECT id, name, score, $uc FROM users ORDER BY id")" "$(q "SELECT id, name, score, $uc FROM users ORDER BY id")"
+  check "$1: users__roles" eq "$(aq 'SELECT u.id, r.value FROM users u JOIN users__roles r ON r._dlt_root_id = u._dlt_id ORDER BY 1, 2')" \
+    "$(q 'SELECT u.id, r.value FROM users u JOIN users__roles r ON r._dlt_root_id = u._dlt_id ORDER BY 1, 2')"
+  check "$1: no orphan roles" eq "$(aq 'SELECT count(*) FROM users__roles WHERE _dlt_root_id NOT IN (SELECT _dlt_id FROM users)')" "0"
+  check "$1: events" eq "$(aq 'SELECT kind, n FROM events ORDER BY n')" "$(q 'SELECT kind, n FROM events ORDER BY n')"
+}
+
+for P in "$REF" "$A"; do write_run1 "$P"; done
+for P in "$REF" "$A"; do
+  "$SLUICE" run "$P" > "$WORK/out" 2> "$WORK/err"; rc=$?
+  check "run 1 in $(basename "$P") exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+done
+compare_all "run 1"
+for P in "$REF" "$A"; do write_run2 "$P"; done
+for P in "$REF" "$A"; do
+  "$SLUICE" run "$P" > "$WORK/out" 2> "$WORK/err"; rc=$?
+  check "run 2 in $(basename "$P") exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+done
+compare_all "run 2" color email
+check "two loads in _dlt_loads" eq "$(aq 'SELECT count(*) FROM _dlt_loads WHERE status = 0')" "2"
+check "schema versions stored" test "$(aq 'SELECT count(*) FROM _dlt_version')" -ge 2
+ls_out=$(sl_aws --endpoint-url "$S3_ENDPOINT" s3 ls --recursive s3://lake/runs/shop_data/ 2>&1)
+check "hive table files in place" test "$(grep -c 'shop_data/pins/.*\.parquet$' <<< "$ls_out")" -eq 2
+check "boards replaced: one file" test "$(grep -c 'shop_data/boards/.*\.parquet$' <<< "$ls_out")" -eq 1
+check "staging cleaned" test "$(grep -c '_staging/' <<< "$ls_out")" -eq 0
+
+out=$("$SLUICE" pipeline athpipe info --pipelines-dir "$A/wd" 2>&1)
+check "info counts rows through Athena: $out" grep -q "users .* 3 rows" <<< "$out"
+
+rm -rf "$A/wd"
+(cd "$A" && "$SLUICE" pipeline athpipe sync > "$WORK/out" 2> "$WORK/err"); rc=$?
+check "sync from Athena exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+check "sync restored the schema" grep -q '"email"' "$A/wd/athpipe/schema.json"
+check "sync restored the state" test -f "$A/wd/athpipe/state.json"
+
+# Killed at the n-th Athena statement of the second load, re-run: exact rows.
+for n in 3 9 14 18; do
+  K=$WORK/kill$n
+  # Every table Iceberg here: the DELETE/INSERT steps are what a kill interrupts.
+  make_project "$K" "kill$n" "$(athena_toml kill$n true)" "kill_data$n"
+  write_run1 "$K"
+  "$SLUICE" run "$K" > /dev/null 2> "$WORK/err" || echo "  first run: $(cat "$WORK/err")" >&2
+  write_run2 "$K"
+  SLUICE_TEST_CRASH=athena_stmt:$n "$SLUICE" run "$K" > /dev/null 2>&1; rc=$?
+  check "killed at statement $n (rc $rc)" test $rc -ne 0
+  "$SLUICE" run "$K" --pending-only > "$WORK/out" 2> "$WORK/err"; rc=$?
+  check "rerun after statement $n exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+  kq() { sl_athena_sql "kill_data$n" "$1" 2>&1; }
+  check "after $n: pins" eq "$(kq 'SELECT id FROM pins ORDER BY id')" "$(q 'SELECT id FROM pins ORDER BY id')"
+  check "after $n: users" eq "$(kq 'SELECT id, name FROM users ORDER BY id')" "$(q 'SELECT id, name FROM users ORDER BY id')"
+  check "after $n: roles" eq "$(kq 'SELECT count(*) FROM users__roles')" "$(q 'SELECT count(*) FROM users__roles')"
+  check "after $n: events" eq "$(kq 'SELECT count(*) FROM events')" "3"
+  check "after $n: loads" eq "$(kq 'SELECT count(*) FROM _dlt_loads')" "2"
+done
+
+# A FAILED statement: Athena's reason and the statement in the error.
+sl_stop "$ATHENA_PID"
+ATHENA_STANDIN_FAIL='INSERT INTO "fail_data"."events"' ATHENA_STANDIN_THROTTLE=5 sl_start_athena "$WORK/s3" || exit 1
+F=$WORK/failing
+make_project "$F" failing "$(athena_toml failing)" fail_data
+write_run1 "$F"
+"$SLUICE" run "$F" > "$WORK/out" 2> "$WORK/err"; rc=$?
+check "failed statement fails the run" test $rc -ne 0
+check "reason shown: $(cat "$WORK/err")" grep -q "FAILED: injected failure" "$WORK/err"
+check "statement shown" grep -q 'statement: INSERT INTO "fail_data"."events"' "$WORK/err"
+check "secret not shown" bash -c "! grep -q S3RVER '$WORK/err'"
+check "throttled requests were retried (data went in before the failure)" \
+  eq "$(sl_athena_sql fail_data 'SELECT count(*) FROM users' 2>&1)" "2"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
