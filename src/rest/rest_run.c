@@ -529,9 +529,9 @@ static sl_status cb_body(void *ud, const void *p, size_t n, sl_error *err) {
   if (!pc->began && (st = page_begin(pc, err))) return st;
   pc->body_bytes += n;
   if (pc->se->r->nactions) content_scan(pc, p, n);
-  if ((st = sl_json_feed(pc->w.p, p, n, NULL)) != SL_OK) {
-    /* The emitter's parser reports the same problem with its position. */
-  }
+  /* The watcher's own errors are ignored: the emitter's parser reports the
+   * same problem, with its position. */
+  (void)sl_json_feed(pc->w.p, p, n, NULL);
   return sl_emit_stream_feed(pc->se->em, p, n, err);
 }
 
@@ -595,7 +595,6 @@ static sl_http_decision cb_complete(void *ud, const sl_http_response *resp, sl_e
   sl_error e;
   sl_error_clear(&e);
   sl_status st = sl_emit_stream_end(se->em, &e);
-  if (st == SL_OK) st = sl_json_finish(pc->w.p, NULL) == SL_OK ? SL_OK : SL_OK;
   if (st == SL_JSON_SYNTAX || st == SL_JSON_UTF8 || st == SL_JSON_DEPTH) {
     /* HTTP thought the body whole but the JSON stops short: a cut response. */
     SL_WARN("resource '%s': %s: %s; retrying", se->r->name, pc->url, e.msg);
