@@ -233,6 +233,11 @@ tj=$("$SLUICE" pipeline opspipe trace --json "${PD[@]}")
 check "trace of a failed load: step load" test "$(json_get "$tj" 'd["error"]["step"]')" = load
 for _ in $(seq 50); do [ -s "$WORK/hook.log" ] && break; sleep 0.1; done
 check "alert for the failed load" contains "$(cat "$WORK/hook.log")" '"step":"load"'
+out=$("$SLUICE" pipeline opspipe info "${PD[@]}"); rc=$?
+check "info on a failed pipeline exits 0" test $rc -eq 0
+check "info lists the waiting package" contains "$out" "$PKG  normalized"
+ij=$("$SLUICE" pipeline opspipe info --json "${PD[@]}")
+check "info --json pending" test "$(json_get "$ij" 'd["pending"][0]["load_id"]')" = "$PKG"
 out=$("$SLUICE" pipeline opspipe drop-pending "${PD[@]}"); rc=$?
 check "drop-pending exits 0" test $rc -eq 0
 rm "$P/data/pins_more.jsonl" "$P/.sluice/secrets.toml"
