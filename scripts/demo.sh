@@ -86,7 +86,10 @@ for line in open("pinterest.source.yaml"):
     m = re.match(r"  - name: (\S+)", line)
     if m and path:
         res[path], path = m.group(1), None
-pairs = [(p, res[p], e["items"]) for p, e in sorted(exp.items()) if p in res]
+have = set(subprocess.run([sluice, "pipeline", "pinterest_pipeline", "query", "--csv",
+                           "select table_name from information_schema.tables"],
+                          capture_output=True, text=True).stdout.split())
+pairs = [(p, res[p], e["items"]) for p, e in sorted(exp.items()) if p in res and res[p] in have]
 sql = " union all ".join(f"select '{t}' as t, count(*) as n from \"{t}\"" for _, t, _ in pairs)
 out = subprocess.run([sluice, "pipeline", "pinterest_pipeline", "query", "--csv", sql],
                      capture_output=True, text=True).stdout.strip().split("\n")[1:]
