@@ -51,14 +51,17 @@ YAML
     { echo "run failed:"; tail -5 "$work/err"; exit 1; }
   t1=$(date +%s.%N)
   grep -q "items .* $((pages * 100)) rows" "$work/out" || { echo "wrong row count:"; cat "$work/out"; exit 1; }
-  echo "$(echo "$t1 - $t0" | bc -l) $(cat "$work/time")"
+  local ex
+  ex=$(grep -A1 -- '- Extract ' "$work/out" | grep -o 'Time: [0-9.]*' | tail -1 | cut -d' ' -f2)
+  echo "$(echo "$t1 - $t0" | bc -l) $(cat "$work/time") ${ex:-0}"
 }
 
-read -r w1 u1 s1 <<< "$(run_at 1)"
-read -r wd ud sd <<< "$(run_at "")"
+read -r w1 u1 s1 e1 <<< "$(run_at 1)"
+read -r wd ud sd ed <<< "$(run_at "")"
 printf 'rest: %d pages x 100 items, %d ms latency per request\n' "$pages" "$latency"
 printf '  concurrency 1:        %6.2f s wall\n' "$w1"
 printf '  default concurrency:  %6.2f s wall\n' "$wd"
-printf '  speed-up:             %6.1fx\n' "$(echo "$w1 / $wd" | bc -l)"
+printf '  speed-up:             %6.1fx (extract stage alone: %.2f s -> %.2f s, %.1fx)\n' \
+  "$(echo "$w1 / $wd" | bc -l)" "$e1" "$ed" "$(echo "$e1 / $ed" | bc -l)"
 printf '  CPU per page:         %6.3f ms (user+sys of the whole run / pages, default concurrency)\n' \
   "$(echo "($ud + $sd) * 1000 / $pages" | bc -l)"

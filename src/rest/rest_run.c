@@ -362,6 +362,7 @@ typedef struct pagectx {
   sl_buf page_hashes;
   uint64_t records_before;
   uint64_t body_bytes;
+  const rest_action *failed_by; /* a fail action matched the status */
   sl_status st;
   sl_error err;
 } pagectx;
@@ -477,6 +478,7 @@ static sl_http_decision cb_head(void *ud, const sl_http_response *resp) {
       return SL_HTTP_IGNORE;
     }
     if (a->action == ACT_RETRY) return SL_HTTP_RETRY;
+    pc->failed_by = a;
     return SL_HTTP_FAIL;
   }
   free(pc->link_next);
@@ -618,6 +620,8 @@ static void cb_done(void *ud, sl_status st, const sl_http_response *resp, const 
     if (err) pc->err = *err;
     else sl_error_set(&pc->err, st, "request failed");
     if (!pc->err.url[0]) sl_error_http(&pc->err, pc->url, (int)pc->status);
+    if (pc->failed_by && pc->failed_by->message)
+      sl_error_prefix(&pc->err, "%s", pc->failed_by->message);
   }
   page_finished(pc);
 }

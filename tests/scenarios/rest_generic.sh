@@ -263,6 +263,28 @@ check "error body ignored: no rows" bash -c "! grep -q '^  error_body ' '$WORK/o
 # a parent with no rows makes no child requests
 before=$(curl -s "$BASE/__admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
 
+# a fail action with its own message; a 404 without an action fails with the server's words
+new_project fails
+cat > "$P/gen.source.yaml" <<EOF
+name: gen
+client:
+  base_url: $BASE/
+resources:
+  - name: broken
+    endpoint:
+      path: actions/server_error
+      response_actions: [{status_code: 500, action: fail, message: "the broken endpoint is down"}]
+EOF
+run
+check "fail action: run fails" test $? -ne 0
+check "fail action: its message" grep -q "the broken endpoint is down" "$WORK/err"
+check "fail action: the URL" grep -q "actions/server_error" "$WORK/err"
+sed -i 's#actions/server_error#actions/not_found#; /response_actions/d' "$P/gen.source.yaml"
+run
+check "404 without an action fails" test $? -ne 0
+check "404: the status" grep -q "404" "$WORK/err"
+check "404: the server's message" grep -q "nothing here" "$WORK/err"
+
 # ---- incremental across runs ----------------------------------------------------------
 new_project inc
 cat > "$P/gen.source.yaml" <<EOF
