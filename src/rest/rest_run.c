@@ -941,7 +941,7 @@ out:
   return st;
 }
 
-static void runner_series_done(struct runner *run);
+static void runner_series_done(struct runner *run, series *se);
 
 /* A page is done (accepted, ignored or failed): read the paginator's facts,
  * then (async) ask for the next page or end the series. */
@@ -1036,7 +1036,7 @@ static void page_finished(pagectx *pc) {
   se->finished = true;
   if (!st) inc_commit(se);
   sl__emit_set_hook(se->em, NULL, NULL);
-  runner_series_done(se->run);
+  runner_series_done(se->run, se);
 }
 
 /* ---- series ------------------------------------------------------------------------- */
@@ -1124,11 +1124,41 @@ out:
 typedef struct runner {
   series *all;
   size_t n, next, active;
+  /* child batches: series are set up when they start, on an emitter fork
+   * from the pool (a fork returns to it when its series ends, so a batch
+   * writes at most MAX_ACTIVE_SERIES extract files, not one per parent) */
+  sl_emitter *owner;
+  rest_resource *r;
+  sl_doc **recs;
+  sl_emitter **pool;
+  size_t npool, nforks;
+  sl_emitter **forks; /* every fork made, to join at the end */
 } runner;
 
 static void runner_start_more(runner *run) {
   while (run->next < run->n && run->active < MAX_ACTIVE_SERIES) {
-    series *se = &run->all[run->next++];
+    size_t k = run->next++;
+    series *se = &run->all[k];
+    if (run->owner) {
+      sl_emitter *fork;
+      if (run->npool) {
+        fork = run->pool[--run->npool];
+      } else if ((fork = sl__emit_fork(run->owner))) {
+        run->forks[run->nforks++] = fork; /* at most MAX_ACTIVE_SERIES: the pool was empty */
+      } else {
+        se->st = sl_error_set(&se->err, SL_NOMEM, "out of memory");
+        se->finished = true;
+        continue;
+      }
+      sl_status st = series_setup(se, run->r, fork, run->recs[k]->root, &se->err);
+      se->run = run;
+      if (st) {
+        se->st = st;
+        se->finished = true;
+        run->pool[run->npool++] = fork;
+        continue;
+      }
+    }
     if (se->finished) continue;
     run->active++;
     sl_status st = page_submit(se, &se->err);
@@ -1136,12 +1166,14 @@ static void runner_start_more(runner *run) {
       se->st = st;
       se->finished = true;
       run->active--;
+      if (run->owner) run->pool[run->npool++] = se->em;
     }
   }
 }
 
-static void runner_series_done(runner *run) {
+static void runner_series_done(runner *run, series *se) {
   run->active--;
+  if (run->owner) run->pool[run->npool++] = se->em;
   runner_start_more(run);
 }
 
@@ -1153,46 +1185,38 @@ static sl_status run_batch(sl_emitter *c, sl_doc **recs, size_t n, sl_error *err
   rest_resource *r = cr->ud;
   sl_status st = ensure_http(r->client, err);
   if (st) return st;
-  runner run = {.all = calloc(n ? n : 1, sizeof(series)), .n = n};
-  if (!run.all) return sl_error_set(err, SL_NOMEM, "out of memory");
-  for (size_t i = 0; i < n; i++) {
-    series *se = &run.all[i];
-    sl_emitter *fork = sl__emit_fork(c);
-    if (!fork) {
-      st = sl_error_set(err, SL_NOMEM, "out of memory");
-      run.n = i;
-      break;
-    }
-    if ((st = series_setup(se, r, fork, recs[i]->root, err))) {
-      se->em = fork;
-      run.n = i + 1;
-      break;
-    }
-    se->run = &run;
+  runner run = {.all = calloc(n ? n : 1, sizeof(series)), .n = n, .owner = c, .r = r,
+                .recs = recs, .pool = calloc(MAX_ACTIVE_SERIES + 1, sizeof(sl_emitter *)),
+                .forks = calloc(MAX_ACTIVE_SERIES + 1, sizeof(sl_emitter *))};
+  if (!run.all || !run.pool || !run.forks) {
+    free(run.all);
+    free(run.pool);
+    free(run.forks);
+    return sl_error_set(err, SL_NOMEM, "out of memory");
   }
-  if (!st) {
-    runner_start_more(&run);
-    st = sl_http_run(r->client->http, err);
-  }
-  /* Join in order; the first failing series names the error. */
+  runner_start_more(&run);
+  st = sl_http_run(r->client->http, err);
+  /* The first failing series (in parent order) names the error. */
   for (size_t i = 0; i < run.n; i++) {
     series *se = &run.all[i];
     if (!st && se->st) {
       *err = se->err;
       st = se->st;
     }
-    if (se->em) {
-      sl_error je;
-      sl_error_clear(&je);
-      sl_status js = sl__emit_join(c, se->em, &je);
-      if (!st && js) {
-        *err = je;
-        st = js;
-      }
-    }
     series_free(se);
   }
+  for (size_t i = 0; i < run.nforks; i++) {
+    sl_error je;
+    sl_error_clear(&je);
+    sl_status js = sl__emit_join(c, run.forks[i], &je);
+    if (!st && js) {
+      *err = je;
+      st = js;
+    }
+  }
   free(run.all);
+  free(run.pool);
+  free(run.forks);
   if (!st) st = rest_run_children(c, err);
   return st;
 }
