@@ -391,7 +391,15 @@ static void link_one(gen *g, size_t ri, int depth) {
   if (r->nvars) {
     const char *last = r->vars[r->nvars - 1];
     parent = parent_for_var(g, ri, last, &pfield, depth);
-    if (parent < 0)
+    const char *nullable_in = NULL;
+    for (size_t c = 0; parent < 0 && c < g->nres && !nullable_in; c++)
+      if (c != ri && has_prop(&g->res[c], last)) nullable_in = g->res[c].name;
+    if (parent < 0 && nullable_in)
+      disable(g, r, gen_printf(g, "path variable {%s}: only '%s' returns it, and the spec says "
+                                  "it may be null; replace {%s} in endpoint.path with a value "
+                                  "and set selected: true",
+                               last, nullable_in, last));
+    else if (parent < 0)
       disable(g, r, gen_printf(g, "path variable {%s}: no list in the spec returns it; replace "
                                   "{%s} in endpoint.path with a value and set selected: true",
                                last, last));
