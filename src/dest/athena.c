@@ -511,7 +511,7 @@ static void ts_now(char *out, size_t size) {
   gmtime_r(&ts.tv_sec, &tm);
   char b[40];
   strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S", &tm);
-  snprintf(out, size, "TIMESTAMP '%s.%06ld'", b, ts.tv_nsec / 1000);
+  snprintf(out, size, "TIMESTAMP '%.20s.%06d'", b, (int)(ts.tv_nsec / 1000));
 }
 
 static sl_status store_system(sl__athena *a, sl_schema *schema, const sl_load_request *req, sl_error *err) {

@@ -311,7 +311,7 @@ static void iso_now(char *out, size_t size) {
   gmtime_r(&ts.tv_sec, &tm);
   char b[40];
   strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out, size, "%s.%06ldZ", b, ts.tv_nsec / 1000);
+  snprintf(out, size, "%.20s.%06dZ", b, (int)(ts.tv_nsec / 1000));
 }
 
 static sl_status json_str(sl_buf *b, const char *key, const char *val, bool comma) {
