@@ -176,7 +176,7 @@ typedef struct run_result {
 
 static void pipeline_child(const char *dir, uint64_t records, uint64_t memory_limit_mb, run_result *r) {
   memset(r, 0, sizeof *r);
-  char pipelines[4096];
+  char pipelines[4096 + 16];
   snprintf(pipelines, sizeof pipelines, "%s/pipelines", dir);
   sl_pipeline_options o;
   memset(&o, 0, sizeof o);
@@ -220,7 +220,7 @@ static void pipeline_child(const char *dir, uint64_t records, uint64_t memory_li
 /* Runs the pipeline over `records` in a fresh child; returns its result and peak RSS (KiB). */
 static int pipeline_run(const char *base, uint64_t records, uint64_t memory_limit_mb, run_result *r,
                         long *maxrss_kb) {
-  char dir[4096];
+  char dir[4096 + 64];
   snprintf(dir, sizeof dir, "%s/sluice_bench_pipeline_%d_%" PRIu64, base, (int)getpid(), records);
   sl_rm_rf(dir, NULL);
   if (sl_mkdir_p(dir, NULL) != SL_OK) {

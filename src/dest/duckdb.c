@@ -289,34 +289,37 @@ void sl__ddb_type_sql(sl_dtype t, int precision, int scale, char *out, size_t si
 
 /* ---- system tables --------------------------------------------------------------- */
 
+/* The columns come from the schema's own system table definitions
+ * (src/schema/schema.c, dlt's version_table, loads_table and
+ * pipeline_state_table(add_dlt_id=True)), so the two never disagree. */
 sl_status sl__ddb_create_system_tables(sl_duckdb *d, sl_error *err) {
-  static const char *const ddl[] = {
-      "_dlt_loads",
-      "(\"load_id\" VARCHAR NOT NULL, \"schema_name\" VARCHAR, \"status\" BIGINT NOT NULL, "
-      "\"inserted_at\" TIMESTAMP WITH TIME ZONE NOT NULL, \"schema_version_hash\" VARCHAR)",
-      "_dlt_version",
-      "(\"version\" BIGINT NOT NULL, \"engine_version\" BIGINT NOT NULL, "
-      "\"inserted_at\" TIMESTAMP WITH TIME ZONE NOT NULL, \"schema_name\" VARCHAR NOT NULL, "
-      "\"version_hash\" VARCHAR NOT NULL, \"schema\" VARCHAR NOT NULL)",
-      "_dlt_pipeline_state",
-      "(\"version\" BIGINT NOT NULL, \"engine_version\" BIGINT NOT NULL, "
-      "\"pipeline_name\" VARCHAR NOT NULL, \"state\" VARCHAR NOT NULL, "
-      "\"created_at\" TIMESTAMP WITH TIME ZONE NOT NULL, \"version_hash\" VARCHAR, "
-      "\"_dlt_load_id\" VARCHAR NOT NULL, \"_dlt_id\" VARCHAR NOT NULL)",
-  };
-  for (size_t i = 0; i < sizeof ddl / sizeof *ddl; i += 2) {
+  sl_schema *defs = sl_schema_new("_dlt_system");
+  if (!defs) return sl_error_set(err, SL_NOMEM, "out of memory");
+  sl_status st = SL_OK;
+  for (size_t i = 0; i < defs->ntables && !st; i++) {
+    const sl_table *def = defs->tables[i];
+    if (!sl_table_is_system(def)) continue;
     sl__ddb_table *t;
-    sl_status st = sl__ddb_table_get(d, d->base.dataset, ddl[i], &t, err);
-    if (st) return st;
+    if ((st = sl__ddb_table_get(d, d->base.dataset, def->name, &t, err))) break;
     if (t->exists) continue;
     sl_buf_reset(&d->sql);
     sl_buf_puts(&d->sql, "CREATE TABLE IF NOT EXISTS ");
-    sl__ddb_name(d, &d->sql, d->base.dataset, ddl[i]);
-    sl_buf_puts(&d->sql, ddl[i + 1]);
-    if ((st = sl__ddb_exec_buf(d, err))) return st;
-    if ((st = sl__ddb_table_refresh(d, t, err))) return st;
+    sl__ddb_name(d, &d->sql, d->base.dataset, def->name);
+    sl_buf_putc(&d->sql, '(');
+    for (size_t k = 0; k < def->ncolumns; k++) {
+      const sl_column *c = &def->columns[k];
+      char type[64];
+      sl__ddb_type_sql(c->type, c->precision, c->scale, type, sizeof type);
+      if (k) sl_buf_puts(&d->sql, ", ");
+      sl__sql_ident(&d->sql, c->name);
+      sl_buf_printf(&d->sql, " %s%s", type, c->nullable ? "" : " NOT NULL");
+    }
+    sl_buf_putc(&d->sql, ')');
+    if ((st = sl__ddb_exec_buf(d, err))) break;
+    st = sl__ddb_table_refresh(d, t, err);
   }
-  return SL_OK;
+  sl_schema_free(defs);
+  return st;
 }
 
 /* Whether schema.table exists (no cache: used outside loads). */

@@ -319,11 +319,14 @@ static const sys_col loads_cols[] = {
     {"load_id", SL_T_TEXT, false},          {"schema_name", SL_T_TEXT, true},
     {"status", SL_T_BIGINT, false},         {"inserted_at", SL_T_TIMESTAMP, false},
     {"schema_version_hash", SL_T_TEXT, true}, {NULL, 0, false}};
+/* dlt's pipeline_state_table(add_dlt_id=True), the layout its destinations
+ * get: _dlt_id (unique) last. src/dest creates the same columns. */
 static const sys_col state_cols[] = {
     {"version", SL_T_BIGINT, false},      {"engine_version", SL_T_BIGINT, false},
     {"pipeline_name", SL_T_TEXT, false},  {"state", SL_T_TEXT, false},
     {"created_at", SL_T_TIMESTAMP, false}, {"version_hash", SL_T_TEXT, true},
-    {"_dlt_load_id", SL_T_TEXT, false},   {NULL, 0, false}};
+    {"_dlt_load_id", SL_T_TEXT, false},   {"_dlt_id", SL_T_TEXT, false},
+    {NULL, 0, false}};
 
 static const struct {
   const char *name;
@@ -343,6 +346,7 @@ sl_status sl__schema_add_system_table(sl_schema *s, const char *name, sl_error *
       int i = sl_table_add_column(s, t, c->name, c->type, err);
       if (i < 0) return err && err->code ? err->code : SL_NOMEM;
       t->columns[i].nullable = c->nullable;
+      t->columns[i].unique = !strcmp(c->name, "_dlt_id");
     }
     return SL_OK;
   }

@@ -424,6 +424,42 @@ static sl_package *events_pkg(env *e, sl_table *t, int from, int count, int file
   return p;
 }
 
+/* The system tables in DuckDB have exactly the columns of the schema's system
+ * tables (dlt's): same names, order, types and nullability. */
+TEST(system_tables_match_the_schema) {
+  env e;
+  env_init(&e, "systables");
+  sl_table *events = simple_schema(&e, SL_WD_APPEND);
+  env_open(&e);
+  CHECK(e.d != NULL);
+  sl_error err;
+  sl_package *p = events_pkg(&e, events, 0, 3, 1);
+  CHECK_MSG(load_pkg(e.d, p, e.s, "{\"_state_version\": 1}", true, &err) == SL_OK, "%s", err.msg);
+  sl_package_close(p);
+  sl_schema *defs = sl_schema_new("x");
+  const char *names[] = {"_dlt_loads", "_dlt_version", "_dlt_pipeline_state"};
+  for (int i = 0; i < 3; i++) {
+    const sl_table *t = sl_schema_find_table(defs, names[i]);
+    CHECK(t != NULL);
+    char want[1024] = "";
+    for (size_t k = 0; k < t->ncolumns; k++) {
+      char type[64];
+      sl__ddb_type_sql(t->columns[k].type, 0, 0, type, sizeof type);
+      snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s %s %s", k ? "," : "",
+               t->columns[k].name, type, t->columns[k].nullable ? "YES" : "NO");
+    }
+    CHECK_STR(q(e.d, "SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable, ',' "
+                     "ORDER BY ordinal_position) FROM information_schema.columns "
+                     "WHERE table_schema = 'ds' AND table_name = '%s'", names[i]),
+              want);
+  }
+  CHECK_STR(q(e.d, "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                   "information_schema.columns WHERE table_schema = 'ds' AND table_name = '_dlt_pipeline_state'"),
+            "version,engine_version,pipeline_name,state,created_at,version_hash,_dlt_load_id,_dlt_id");
+  sl_schema_free(defs);
+  env_done(&e);
+}
+
 TEST(append_twice_and_exactly_once) {
   env e;
   env_init(&e, "append");

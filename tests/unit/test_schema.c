@@ -57,9 +57,18 @@ TEST(system_tables) {
   CHECK_INT(v->ncolumns, 6);
   CHECK_STR(v->columns[5].name, "schema");
   const sl_table *st = sl_schema_find_table(s, "_dlt_pipeline_state");
-  CHECK_INT(st->ncolumns, 7);
-  CHECK_STR(st->columns[6].name, "_dlt_load_id");
-  CHECK_INT(st->columns[5].nullable, true); /* version_hash */
+  /* dlt's pipeline_state_table(add_dlt_id=True): eight columns, _dlt_id last */
+  CHECK_INT(st->ncolumns, 8);
+  const char *snames[] = {"version", "engine_version", "pipeline_name", "state",
+                          "created_at", "version_hash", "_dlt_load_id", "_dlt_id"};
+  const sl_dtype stypes[] = {SL_T_BIGINT, SL_T_BIGINT, SL_T_TEXT, SL_T_TEXT,
+                             SL_T_TIMESTAMP, SL_T_TEXT, SL_T_TEXT, SL_T_TEXT};
+  for (int i = 0; i < 8; i++) {
+    CHECK_STR(st->columns[i].name, snames[i]);
+    CHECK_INT(st->columns[i].type, stypes[i]);
+    CHECK_INT(st->columns[i].nullable, i == 5); /* only version_hash may be null */
+  }
+  CHECK(st->columns[7].unique);
   CHECK_INT(s->version, 1);
   CHECK(strlen(s->version_hash) == 44);
   CHECK_INT(s->max_table_nesting, 1000);
