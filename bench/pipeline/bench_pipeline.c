@@ -176,7 +176,7 @@ typedef struct run_result {
 
 static void pipeline_child(const char *dir, uint64_t records, uint64_t memory_limit_mb, run_result *r) {
   memset(r, 0, sizeof *r);
-  char pipelines[4096 + 16];
+  char pipelines[4096 + 128];
   snprintf(pipelines, sizeof pipelines, "%s/pipelines", dir);
   sl_pipeline_options o;
   memset(&o, 0, sizeof o);
