@@ -419,6 +419,9 @@ static sl_status insert_staged_child(load_ctx *c, const char *name, bool kept_ro
   S(c, " FROM ");
   ST(c, c->d->staging, name);
   if (kept_roots_only) S(c, " WHERE \"_dlt_root_id\" IN (SELECT \"_dlt_id\" FROM " KEEP_TABLE ")");
+  /* Rows land in the order they were extracted, whatever order the plan makes. */
+  S(c, " ORDER BY ");
+  SI(c, SEQ_COL);
   if ((st = sql_run(c, err))) sl_error_where(err, name, NULL);
   return st;
 }
@@ -536,6 +539,9 @@ static sl_status merge_chain(load_ctx *c, sl_table *root, sl_error *err) {
     deduped_root(c, &m, root->name);
     S(c, " WHERE ");
     deleted(c, &m, "s", false);
+    /* The window of the dedup scrambles the order; the extract order is kept. */
+    S(c, " ORDER BY ");
+    SA(c, "s", SEQ_COL);
   }
   if ((st = sql_run(c, err))) {
     sl_error_where(err, root->name, NULL);

@@ -151,6 +151,7 @@ def main():
         check("first page has 20 rows", n == 21, repr(n))
         first_ids = d.js("""var a = []; var trs = document.querySelectorAll('#data-grid tr');
             for (var i = 1; i < trs.length; i++) a.push(trs[i].cells[0].textContent); return a;""")
+        check("rows in load order", first_ids == [str(i) for i in range(1, 21)], repr(first_ids))
         d.click("#next")
         d.wait("second page", lambda: d.text("#page-info") == "rows 21\u201340 of 45")
         d.click("#next")
