@@ -40,6 +40,7 @@ typedef struct sl_duckdb {
   sl_buf sql; /* scratch for statement text */
   sl__ddb_table **tables; /* each entry stays at its address for the whole load */
   size_t ntables, captables;
+  bool files_closed; /* enable_external_access is off: a user's SQL reaches no file */
 } sl_duckdb;
 
 /* "catalog"."schema"."table" (or "catalog"."schema" when table is NULL). */

@@ -2,7 +2,10 @@
  * `info`) against the dataset, printed as an aligned table, CSV or JSON.
  * Read-only mode admits only statements DuckDB itself classifies as SELECT or
  * EXPLAIN, and runs them inside a transaction that is rolled back, so even
- * EXPLAIN ANALYZE of a write leaves nothing behind. */
+ * EXPLAIN ANALYZE of a write leaves nothing behind. It first turns DuckDB's
+ * file access off for the instance (read_text, COPY TO, ATTACH inside an
+ * EXPLAIN ANALYZE), which DuckDB never lets a statement turn back on; the
+ * loader's appender and checkpoints do not need it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +281,10 @@ sl_status sl_duckdb_query(sl_dest *dst, const char *sql, bool read_only, sl_quer
   sl_duckdb *d = (sl_duckdb *)dst;
   sl_status st = use_dataset(d, err);
   if (st) return st;
+  if (read_only && !d->files_closed) {
+    if ((st = sl__ddb_exec(d, "SET enable_external_access = false", err))) return st;
+    d->files_closed = true;
+  }
   duckdb_extracted_statements ex = NULL;
   idx_t n = duckdb_extract_statements(d->con, sql, &ex);
   if (n == 0) {

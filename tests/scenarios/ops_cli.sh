@@ -146,6 +146,11 @@ check "query --csv" test "$(tr '\n' ' ' <<< "$out")" = "id 1 2 3 "
 "$SLUICE" pipeline opspipe query "drop table pins" "${PD[@]}" 2> "$WORK/err"; rc=$?
 check "query refuses writes (exit $rc)" test $rc -ne 0
 check "query refusal says why" grep -q "only SELECT" "$WORK/err"
+"$SLUICE" pipeline opspipe query "EXPLAIN ANALYZE COPY (select 42) TO '$WORK/pwned.csv'" "${PD[@]}" 2> "$WORK/err"; rc=$?
+check "query: EXPLAIN ANALYZE COPY refused (exit $rc)" test $rc -ne 0 -a ! -e "$WORK/pwned.csv"
+check "query: file access refusal says why" grep -q "file system operations are disabled" "$WORK/err"
+"$SLUICE" pipeline opspipe query "select * from read_text('/etc/hostname')" "${PD[@]}" 2> "$WORK/err"; rc=$?
+check "query: read_text refused (exit $rc)" test $rc -ne 0
 
 # ---- drop ----------------------------------------------------------------------------
 out=$("$SLUICE" pipeline opspipe drop boards --state-only "${PD[@]}"); rc=$?
