@@ -270,8 +270,32 @@ sed -i 's/^progress = "none"/progress = "sideways"/' "$P/sluice.toml"
 check "bad progress value exits 2" test $rc -eq 2
 check "bad progress value: position" grep -q "sluice.toml:5:.*progress must be" "$WORK/err"
 sed -i 's/^progress = "sideways"/progress = "log"/' "$P/sluice.toml"
+# colors only on a terminal, and never with NO_COLOR (script(1) gives a pseudo-terminal)
+if command -v script > /dev/null 2>&1; then
+  out=$(SLUICE="$SLUICE" W="$WORK" script -qec '"$SLUICE" pipeline nosuchpipe info --pipelines-dir "$W/wd"' /dev/null)
+  check "error on a terminal is red" contains "$out" $'\033\[1;31msluice:'
+  out=$(SLUICE="$SLUICE" W="$WORK" NO_COLOR=1 script -qec '"$SLUICE" pipeline nosuchpipe info --pipelines-dir "$W/wd"' /dev/null)
+  check "NO_COLOR on a terminal: the error" contains "$out" "sluice: .*nosuchpipe"
+  check "NO_COLOR on a terminal: no escape codes" test "$(grep -c $'\033' <<< "$out")" -eq 0
+fi
 NO_COLOR=1 "$SLUICE" pipeline nosuchpipe info "${PD[@]}" 2> "$WORK/err"
 check "NO_COLOR: no escape codes" test "$(grep -c $'\033' "$WORK/err")" -eq 0
+
+# ---- a load error exits 4: a frozen schema meets a new column ----------------------------
+F=$WORK/frozen
+mkdir -p "$F/data"
+printf '[pipeline]\nname = "frozen"\nsource = "f.source.yaml"\npipelines_dir = "wd"\nprogress = "none"\n' > "$F/sluice.toml"
+printf 'name: f\nresources:\n  - name: pins\n    file: {path: data/pins*.jsonl}\n' > "$F/f.source.yaml"
+printf '{"id": 1, "title": "a"}\n' > "$F/data/pins_1.jsonl"
+"$SLUICE" run "$F" > /dev/null 2> "$WORK/err"; rc=$?
+check "frozen: first run exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+printf 'name: f\nschema_contract: freeze\nresources:\n  - name: pins\n    file: {path: data/pins*.jsonl}\n' > "$F/f.source.yaml"
+printf '{"id": 2, "title": "b", "color": "red"}\n' > "$F/data/pins_2.jsonl"
+"$SLUICE" run "$F" > /dev/null 2> "$WORK/err"; rc=$?
+check "frozen: a new column exits 4 (exit $rc)" test $rc -eq 4
+check "frozen: the error names the table and the column ($(cat "$WORK/err"))" grep -q "pins.*color\|color.*pins" "$WORK/err"
+out=$("$SLUICE" pipeline frozen query --csv "select count(*) from pins" --pipelines-dir "$F/wd")
+check "frozen: nothing of the refused package loaded" test "$(tail -n 1 <<< "$out")" = 1
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
