@@ -44,6 +44,10 @@ typedef struct sl_table_count {
   int64_t rows; /* -1 if the table does not exist */
 } sl_table_count;
 
+/* How query results are printed: an aligned text table, CSV (with a header)
+ * or JSON lines (one object per row). */
+typedef enum sl_query_format { SL_QF_TABLE = 0, SL_QF_CSV, SL_QF_JSON } sl_query_format;
+
 typedef struct sl_dest_vt {
   const char *name; /* "duckdb", "filesystem", "athena" */
   /* Every job of the package (new_jobs, started_jobs, completed_jobs: new ones
@@ -66,6 +70,10 @@ typedef struct sl_dest_vt {
   /* Row counts of the schema's data tables. */
   sl_status (*row_counts)(sl_dest *d, const sl_schema *schema, sl_table_count **out, size_t *n,
                           sl_error *err);
+  /* A read-only query (see sl_dest_query); NULL for DuckDB, which
+   * sl_duckdb_query serves. */
+  sl_status (*query)(sl_dest *d, const sl_schema *schema, const char *sql, sl_query_format fmt,
+                     sl_buf *out, sl_error *err);
   void (*close)(sl_dest *d);
 } sl_dest_vt;
 
@@ -78,6 +86,20 @@ static inline void sl_dest_close(sl_dest *d) {
   if (d) d->vt->close(d);
 }
 void sl_table_counts_free(sl_table_count *c, size_t n);
+
+/* A user's read-only SQL on any destination, the dataset as the default
+ * schema (`select * from pins`), printed in fmt and appended to out. A write,
+ * or any statement the destination cannot prove reads only, is SL_INVALID_ARG
+ * ("read-only query: X is not allowed …") before anything runs.
+ *  - duckdb: sl_duckdb_query with read_only set.
+ *  - athena: one statement whose first keyword is SELECT, WITH, VALUES, SHOW,
+ *    DESCRIBE or EXPLAIN (EXPLAIN ANALYZE only of SELECT/WITH), run with the
+ *    dataset as the database.
+ *  - filesystem (local folder): an in-memory DuckDB with one view per table
+ *    of schema (and per system table) over its files; may be NULL (then only
+ *    the system tables). On S3: SL_INVALID_ARG, not supported. */
+sl_status sl_dest_query(sl_dest *d, const sl_schema *schema, const char *sql, sl_query_format fmt,
+                        sl_buf *out, sl_error *err);
 
 /* ---- DuckDB ------------------------------------------------------------------ */
 
@@ -101,7 +123,6 @@ sl_dest *sl_duckdb_open(const sl_duckdb_options *opts, sl_error *err);
  * read_only admits only statements DuckDB classifies as SELECT or EXPLAIN
  * (SL_INVALID_ARG otherwise, before anything runs) and runs them in a
  * transaction that is rolled back. Several statements: each result in turn. */
-typedef enum sl_query_format { SL_QF_TABLE = 0, SL_QF_CSV, SL_QF_JSON } sl_query_format;
 sl_status sl_duckdb_query(sl_dest *d, const char *sql, bool read_only, sl_query_format fmt,
                           sl_buf *out, sl_error *err);
 

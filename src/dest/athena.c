@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "dest/filesystem_int.h"
@@ -41,17 +42,9 @@ typedef struct sl__athena {
   sl_buf sql;
 } sl__athena;
 
-typedef struct athena_rows {
-  size_t ncols, nrows;
-  char **cells; /* nrows * ncols; NULL for SQL NULL */
-} athena_rows;
+typedef sl__query_result athena_rows; /* text cells, as Athena sends them */
 
-static void rows_free(athena_rows *r) {
-  if (!r) return;
-  for (size_t i = 0; i < r->ncols * r->nrows; i++) free(r->cells[i]);
-  free(r->cells);
-  memset(r, 0, sizeof *r);
-}
+static void rows_free(athena_rows *r) { sl__query_result_free(r); }
 
 /* ---- JSON helpers ------------------------------------------------------------------ */
 
@@ -97,6 +90,49 @@ static sl_status call(sl__athena *a, const char *op, const char *body, sl_doc **
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
+}
+
+/* Athena's column types as the printer treats them. */
+static sl__cell_kind athena_kind(const char *type) {
+  static const char *const numbers[] = {"tinyint", "smallint", "integer", "int", "bigint",
+                                        "double", "float", "real", "decimal"};
+  for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+    if (!strcasecmp(type, numbers[i])) return SL_CELL_NUMBER;
+  if (!strcasecmp(type, "boolean")) return SL_CELL_BOOL;
+  if (!strcasecmp(type, "json")) return SL_CELL_JSON;
+  return SL_CELL_TEXT;
+}
+
+/* Column names and kinds from ResultSetMetadata.ColumnInfo; without it, the
+ * names are the first row's cells (the header row Athena sends for SELECT). */
+static sl_status take_columns(const sl_value *info, const sl_value *rows, athena_rows *out) {
+  size_t n = sl_v_len(info);
+  const sl_value *head = n ? NULL : sl_v_get(sl_v_at(rows, 0), "Data");
+  if (!n) n = sl_v_len(head);
+  if (!n) return SL_OK;
+  out->names = calloc(n, sizeof *out->names);
+  out->kinds = calloc(n, sizeof *out->kinds);
+  if (!out->names || !out->kinds) return SL_NOMEM;
+  out->ncols = n;
+  for (size_t c = 0; c < n; c++) {
+    const sl_value *ci = head ? NULL : sl_v_at(info, c);
+    const char *name = head ? sl_v_str(sl_v_get(sl_v_at(head, c), "VarCharValue"), "")
+                            : sl_v_str(sl_v_get(ci, "Name"), sl_v_str(sl_v_get(ci, "Label"), ""));
+    out->kinds[c] = head ? SL_CELL_TEXT : athena_kind(sl_v_str(sl_v_get(ci, "Type"), "varchar"));
+    if (!(out->names[c] = strdup(name))) return SL_NOMEM;
+  }
+  return SL_OK;
+}
+
+/* Athena repeats the column names as the first row of a SELECT's first page,
+ * but not for DDL (SHOW, DESCRIBE): drop that row only when it is the names. */
+static bool is_header_row(const sl_value *data, const athena_rows *out) {
+  if (sl_v_len(data) != out->ncols) return false;
+  for (size_t c = 0; c < out->ncols; c++) {
+    const char *v = sl_v_str(sl_v_get(sl_v_at(data, c), "VarCharValue"), NULL);
+    if (!v || strcmp(v, out->names[c]) != 0) return false;
+  }
+  return true;
 }
 
 /* Run one statement; rows (without the header row) when out is given. */
@@ -176,15 +212,27 @@ static sl_status run(sl__athena *a, const char *sql, const char *database, athen
     st = call(a, "GetQueryResults", r.data, &d, err);
     sl_buf_free(&r);
     if (st) break;
-    const sl_value *rows = sl_v_get(sl_v_get(d->root, "ResultSet"), "Rows");
-    size_t nr = sl_v_len(rows);
-    for (size_t i = first ? 1 : 0; i < nr; i++) {
+    const sl_value *rs = sl_v_get(d->root, "ResultSet");
+    const sl_value *rows = sl_v_get(rs, "Rows");
+    size_t nr = sl_v_len(rows), i = 0;
+    if (first) {
+      if (take_columns(sl_v_get(sl_v_get(rs, "ResultSetMetadata"), "ColumnInfo"), rows, out))
+        st = sl_error_set(err, SL_NOMEM, "out of memory");
+      if (!st && nr && is_header_row(sl_v_get(sl_v_at(rows, 0), "Data"), out)) i = 1;
+    }
+    for (; i < nr && !st; i++) {
       const sl_value *data = sl_v_get(sl_v_at(rows, i), "Data");
       size_t nc = sl_v_len(data);
-      if (!out->ncols) out->ncols = nc;
+      if (!out->ncols) continue;
       if (out->nrows * out->ncols + out->ncols > cap) {
-        cap = (cap + out->ncols) * 2;
-        out->cells = realloc(out->cells, cap * sizeof *out->cells);
+        size_t ncap = (cap + out->ncols) * 2;
+        char **cells = realloc(out->cells, ncap * sizeof *out->cells);
+        if (!cells) {
+          st = sl_error_set(err, SL_NOMEM, "out of memory");
+          break;
+        }
+        out->cells = cells;
+        cap = ncap;
       }
       for (size_t c = 0; c < out->ncols; c++) {
         const char *v = c < nc ? sl_v_str(sl_v_get(sl_v_at(data, c), "VarCharValue"), NULL) : NULL;
@@ -196,7 +244,7 @@ static sl_status run(sl__athena *a, const char *sql, const char *database, athen
     free(token);
     token = NULL;
     const char *nt = sl_v_str(sl_v_get(d->root, "NextToken"), NULL);
-    if (nt) token = strdup(nt);
+    if (nt && !st) token = strdup(nt);
     sl_doc_free(d);
     if (!token) break;
   }
@@ -858,6 +906,127 @@ static void ath_close(sl_dest *d) {
   free(a);
 }
 
+/* ---- read-only queries ------------------------------------------------------------- */
+
+/* Past whitespace and -- / block comments. */
+static const char *skip_space(const char *p) {
+  for (;;) {
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v') p++;
+    if (p[0] == '-' && p[1] == '-') {
+      while (*p && *p != '\n') p++;
+    } else if (p[0] == '/' && p[1] == '*') {
+      const char *e = strstr(p + 2, "*/");
+      p = e ? e + 2 : p + strlen(p);
+    } else {
+      return p;
+    }
+  }
+}
+
+/* The word at p (letters, digits, _), its length in *n. */
+static const char *word_at(const char *p, size_t *n) {
+  size_t k = 0;
+  while ((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= 'A' && p[k] <= 'Z') || (p[k] >= '0' && p[k] <= '9') ||
+         p[k] == '_')
+    k++;
+  *n = k;
+  return p;
+}
+
+static bool word_is(const char *w, size_t n, const char *kw) {
+  return n == strlen(kw) && !strncasecmp(w, kw, n);
+}
+
+/* Where the first statement ends: the first ';' outside quotes and comments
+ * (or the end of the text). */
+static const char *statement_end(const char *p) {
+  while (*p) {
+    if (*p == '\'' || *p == '"' || *p == '`') {
+      char q = *p++;
+      while (*p && !(*p == q && p[1] != q)) p += *p == q ? 2 : 1;
+      if (*p) p++;
+    } else if ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*')) {
+      p = skip_space(p);
+    } else if (*p == ';') {
+      return p;
+    } else {
+      p++;
+    }
+  }
+  return p;
+}
+
+/* Athena cannot run a statement in a transaction that is rolled back, so
+ * only statements that cannot write are sent: one statement, whose first
+ * keyword (past comments and opening parentheses) reads. EXPLAIN ANALYZE runs
+ * its statement, so it must be a query. *len is the statement without a
+ * trailing ';'. */
+static sl_status athena_read_only(const char *sql, size_t *len, sl_error *err) {
+  static const char only[] = "only SELECT, WITH, VALUES, SHOW, DESCRIBE and EXPLAIN run here";
+  const char *p = skip_space(sql);
+  if (!*p) return sl_error_set(err, SL_INVALID_ARG, "no SQL statement given");
+  const char *end = statement_end(p);
+  if (*end == ';' && *skip_space(end + 1))
+    return sl_error_set(err, SL_INVALID_ARG,
+                        "read-only query: a second statement is not allowed (statement 2); one "
+                        "statement at a time, %s", only);
+  *len = (size_t)(end - sql);
+  while (*p == '(') p = skip_space(p + 1);
+  size_t n;
+  const char *w = word_at(p, &n);
+  bool ok = word_is(w, n, "SELECT") || word_is(w, n, "WITH") || word_is(w, n, "VALUES") ||
+            word_is(w, n, "SHOW") || word_is(w, n, "DESCRIBE") || word_is(w, n, "DESC");
+  if (word_is(w, n, "EXPLAIN")) {
+    ok = true;
+    const char *q = skip_space(w + n);
+    size_t m;
+    const char *v = word_at(q, &m);
+    if (word_is(v, m, "ANALYZE")) {
+      q = skip_space(v + m);
+      v = word_at(q, &m);
+      if (word_is(v, m, "VERBOSE")) q = skip_space(v + m);
+      if (*q == '(') { /* (FORMAT …) options */
+        while (*q && *q != ')') q++;
+        if (*q) q = skip_space(q + 1);
+      }
+      while (*q == '(') q = skip_space(q + 1);
+      v = word_at(q, &m);
+      ok = word_is(v, m, "SELECT") || word_is(v, m, "WITH");
+      if (!ok)
+        return sl_error_set(err, SL_INVALID_ARG,
+                            "read-only query: EXPLAIN ANALYZE of %.*s is not allowed (it runs the "
+                            "statement); EXPLAIN ANALYZE only of SELECT or WITH, %s",
+                            m ? (int)(m > 32 ? 32 : m) : 4, m ? v : "this", only);
+    }
+  }
+  if (!ok) {
+    char name[33];
+    size_t k = n > 32 ? 32 : n;
+    for (size_t i = 0; i < k; i++) name[i] = (char)((w[i] >= 'a' && w[i] <= 'z') ? w[i] - 32 : w[i]);
+    name[k] = '\0';
+    return sl_error_set(err, SL_INVALID_ARG, "read-only query: %s is not allowed (statement 1); %s",
+                        k ? name : "this statement", only);
+  }
+  return SL_OK;
+}
+
+static sl_status ath_query(sl_dest *d, const sl_schema *schema, const char *sql, sl_query_format fmt,
+                           sl_buf *out, sl_error *err) {
+  (void)schema; /* Athena's catalog knows the tables */
+  sl__athena *a = (sl__athena *)d;
+  size_t len = 0;
+  sl_status st = athena_read_only(sql, &len, err);
+  if (st) return st;
+  char *one = strndup(sql, len);
+  if (!one) return sl_error_set(err, SL_NOMEM, "out of memory");
+  athena_rows r;
+  st = run(a, one, a->base.dataset, &r, err);
+  free(one);
+  if (!st && sl__query_render(&r, fmt, out)) st = sl_error_set(err, SL_TOO_LARGE, "query result too large");
+  rows_free(&r);
+  return st;
+}
+
 static const sl_dest_vt athena_vt = {
     .name = "athena",
     .load_package = ath_load_package,
@@ -866,6 +1035,7 @@ static const sl_dest_vt athena_vt = {
     .stored_schema = ath_stored_schema,
     .drop_tables = ath_drop_tables,
     .row_counts = ath_row_counts,
+    .query = ath_query,
     .close = ath_close,
 };
 

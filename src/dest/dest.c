@@ -1,5 +1,8 @@
 /* What every destination shares: table count lists, dlt's stored-state
- * encoding (base64 of zlib, sluice/base64.h), random row ids and SQL quoting. */
+ * encoding (base64 of zlib, sluice/base64.h), random row ids, SQL quoting,
+ * and the printing of query results (table, CSV, JSON). */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -13,6 +16,14 @@ void sl_table_counts_free(sl_table_count *c, size_t n) {
   if (!c) return;
   for (size_t i = 0; i < n; i++) free(c[i].table);
   free(c);
+}
+
+sl_status sl_dest_query(sl_dest *d, const sl_schema *schema, const char *sql, sl_query_format fmt,
+                        sl_buf *out, sl_error *err) {
+  if (!d) return sl_error_set(err, SL_INVALID_ARG, "no destination to query");
+  if (!sql) return sl_error_set(err, SL_INVALID_ARG, "no SQL given");
+  if (d->vt->query) return d->vt->query(d, schema, sql, fmt, out, err);
+  return sl_duckdb_query(d, sql, true, fmt, out, err);
 }
 
 void sl__dest_random_id(char out[16]) {
@@ -99,5 +110,181 @@ sl_status sl__sql_qualified(sl_buf *b, const char *schema, const char *table) {
   sl_status st = sl__sql_ident(b, schema);
   if (!st) st = sl_buf_putc(b, '.');
   if (!st) st = sl__sql_ident(b, table);
+  return st;
+}
+
+/* ---- query results ------------------------------------------------------------------ */
+
+#define MAX_CELL 80 /* table format: longer cells are cut with an ellipsis */
+
+void sl__query_result_free(sl__query_result *r) {
+  if (!r) return;
+  for (size_t i = 0; r->cells && i < r->ncols * r->nrows; i++) free(r->cells[i]);
+  for (size_t c = 0; r->names && c < r->ncols; c++) free(r->names[c]);
+  free(r->cells);
+  free(r->names);
+  free(r->kinds);
+  memset(r, 0, sizeof *r);
+}
+
+/* Display width: code points (continuation bytes do not count). */
+static size_t display_width(const char *s, size_t n) {
+  size_t w = 0;
+  for (size_t i = 0; i < n; i++)
+    if (((unsigned char)s[i] & 0xC0) != 0x80) w++;
+  return w;
+}
+
+/* For the aligned table: control characters escaped, long cells cut. */
+static sl_status table_cell(const char *s, sl_buf *out) {
+  sl_status st = SL_OK;
+  size_t w = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p && !st; p++) {
+    if ((*p & 0xC0) != 0x80) {
+      if (w == MAX_CELL - 1) {
+        st = sl_buf_puts(out, "…");
+        break;
+      }
+      w++;
+    }
+    if (*p == '\n') st = sl_buf_puts(out, "\\n");
+    else if (*p == '\r') st = sl_buf_puts(out, "\\r");
+    else if (*p == '\t') st = sl_buf_puts(out, "\\t");
+    else if (*p < 0x20 || *p == 0x7f) st = sl_buf_printf(out, "\\x%02x", *p);
+    else st = sl_buf_putc(out, (char)*p);
+  }
+  return st;
+}
+
+static sl_status json_string(sl_buf *out, const char *s) {
+  sl_status st = sl_buf_putc(out, '"');
+  for (const unsigned char *p = (const unsigned char *)s; *p && !st; p++) {
+    switch (*p) {
+      case '"': st = sl_buf_puts(out, "\\\""); break;
+      case '\\': st = sl_buf_puts(out, "\\\\"); break;
+      case '\n': st = sl_buf_puts(out, "\\n"); break;
+      case '\r': st = sl_buf_puts(out, "\\r"); break;
+      case '\t': st = sl_buf_puts(out, "\\t"); break;
+      case '\b': st = sl_buf_puts(out, "\\b"); break;
+      case '\f': st = sl_buf_puts(out, "\\f"); break;
+      default:
+        if (*p < 0x20) st = sl_buf_printf(out, "\\u%04x", *p);
+        else st = sl_buf_putc(out, (char)*p);
+    }
+  }
+  if (!st) st = sl_buf_putc(out, '"');
+  return st;
+}
+
+static bool csv_needs_quotes(const char *s) {
+  if (!*s) return false;
+  if (s[0] == ' ' || s[strlen(s) - 1] == ' ') return true;
+  return strpbrk(s, ",\"\r\n") != NULL;
+}
+
+static sl_status csv_field(sl_buf *out, const char *s) {
+  if (!csv_needs_quotes(s)) return sl_buf_puts(out, s);
+  sl_status st = sl_buf_putc(out, '"');
+  for (const char *p = s; *p && !st; p++) {
+    if (*p == '"') st = sl_buf_putc(out, '"');
+    if (!st) st = sl_buf_putc(out, *p);
+  }
+  if (!st) st = sl_buf_putc(out, '"');
+  return st;
+}
+
+/* A JSON number must look like one: engines print inf/nan for doubles. */
+static bool json_number_text(const char *s) {
+  if (!*s) return false;
+  char *end;
+  double v = strtod(s, &end);
+  return *end == '\0' && isfinite(v) && strpbrk(s, "xXnN") == NULL;
+}
+
+/* Width of a cell as the table shows it; cell is scratch. */
+static size_t shown_width(const char *s, sl_buf *cell) {
+  sl_buf_reset(cell);
+  table_cell(s, cell);
+  return display_width(cell->data ? cell->data : "", cell->len);
+}
+
+sl_status sl__query_render(const sl__query_result *r, sl_query_format fmt, sl_buf *out) {
+  size_t ncol = r->ncols, nrow = r->nrows;
+  size_t *widths = calloc(ncol ? ncol : 1, sizeof *widths);
+  sl_buf cell = {0};
+  sl_status st = SL_OK;
+  if (!widths) return SL_NOMEM;
+#define NAME(c) (r->names && r->names[c] ? r->names[c] : "")
+#define KIND(c) (r->kinds ? r->kinds[c] : SL_CELL_TEXT)
+#define CELL(row, c) (r->cells[(row) * ncol + (c)])
+  if (fmt == SL_QF_TABLE) {
+    for (size_t c = 0; c < ncol; c++) widths[c] = shown_width(NAME(c), &cell);
+    for (size_t row = 0; row < nrow; row++)
+      for (size_t c = 0; c < ncol; c++) {
+        size_t w = shown_width(CELL(row, c) ? CELL(row, c) : "NULL", &cell);
+        if (w > widths[c]) widths[c] = w;
+      }
+  }
+  /* header */
+  for (size_t c = 0; c < ncol && fmt != SL_QF_JSON; c++) {
+    if (fmt == SL_QF_CSV) {
+      if (c) sl_buf_putc(out, ',');
+      csv_field(out, NAME(c));
+    } else {
+      size_t w = shown_width(NAME(c), &cell);
+      sl_buf_printf(out, "%s%s%*s", c ? "  " : "", cell.data ? cell.data : "",
+                    c + 1 < ncol ? (int)(widths[c] - w) : 0, "");
+    }
+  }
+  if (fmt == SL_QF_CSV) sl_buf_putc(out, '\n');
+  if (fmt == SL_QF_TABLE) {
+    sl_buf_putc(out, '\n');
+    for (size_t c = 0; c < ncol; c++) {
+      if (c) sl_buf_puts(out, "  ");
+      for (size_t k = 0; k < widths[c]; k++) sl_buf_putc(out, '-');
+    }
+    sl_buf_putc(out, '\n');
+  }
+  for (size_t row = 0; row < nrow && !st; row++) {
+    if (fmt == SL_QF_JSON) sl_buf_putc(out, '{');
+    for (size_t c = 0; c < ncol; c++) {
+      const char *v = CELL(row, c);
+      const char *text = v ? v : "";
+      switch (fmt) {
+        case SL_QF_CSV:
+          if (c) sl_buf_putc(out, ',');
+          if (v) csv_field(out, text);
+          break;
+        case SL_QF_JSON:
+          if (c) sl_buf_putc(out, ',');
+          json_string(out, NAME(c));
+          sl_buf_putc(out, ':');
+          if (!v) sl_buf_puts(out, "null");
+          else if (KIND(c) == SL_CELL_NUMBER && json_number_text(text)) sl_buf_puts(out, text);
+          else if (KIND(c) == SL_CELL_BOOL) sl_buf_puts(out, !strcmp(text, "true") ? "true" : "false");
+          else if (KIND(c) == SL_CELL_JSON) sl_buf_puts(out, text);
+          else json_string(out, text);
+          break;
+        default: {
+          size_t w = shown_width(v ? text : "NULL", &cell);
+          int pad = (int)(widths[c] - w);
+          if (c) sl_buf_puts(out, "  ");
+          if (KIND(c) == SL_CELL_NUMBER && v)
+            sl_buf_printf(out, "%*s%s", pad, "", cell.data ? cell.data : "");
+          else
+            sl_buf_printf(out, "%s%*s", cell.data ? cell.data : "", c + 1 < ncol ? pad : 0, "");
+        }
+      }
+    }
+    if (fmt == SL_QF_JSON) sl_buf_putc(out, '}');
+    st = sl_buf_putc(out, '\n');
+  }
+#undef NAME
+#undef KIND
+#undef CELL
+  if (fmt == SL_QF_TABLE && !st)
+    st = sl_buf_printf(out, "(%zu row%s)\n", nrow, nrow == 1 ? "" : "s");
+  sl_buf_free(&cell);
+  free(widths);
   return st;
 }

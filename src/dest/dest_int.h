@@ -24,4 +24,21 @@ sl_status sl__sql_ident(sl_buf *b, const char *name);
 sl_status sl__sql_qualified(sl_buf *b, const char *schema, const char *table);
 sl_status sl__sql_string(sl_buf *b, const char *s);
 
+/* A query result as text cells, printed by sl__query_render for
+ * `pipeline query` on every destination. The struct owns every string and
+ * array in it until sl__query_result_free. */
+typedef enum sl__cell_kind { SL_CELL_TEXT = 0, SL_CELL_NUMBER, SL_CELL_BOOL, SL_CELL_JSON } sl__cell_kind;
+typedef struct sl__query_result {
+  size_t ncols, nrows;
+  char **names;         /* ncols column names (NULL when the engine gave none) */
+  sl__cell_kind *kinds; /* ncols (NULL: all text) */
+  char **cells;         /* nrows * ncols, row-major; NULL is SQL NULL */
+} sl__query_result;
+void sl__query_result_free(sl__query_result *r);
+/* Append r as an aligned table (cells cut at 80 characters, control
+ * characters escaped, "(N rows)" last), CSV with a header, or JSON lines (one
+ * object per row; numbers, booleans and JSON cells unquoted). SL_TOO_LARGE
+ * when out reaches its cap. */
+sl_status sl__query_render(const sl__query_result *r, sl_query_format fmt, sl_buf *out);
+
 #endif

@@ -683,7 +683,7 @@ sl_status sl_pipeline_query(sl_pipeline *p, const char *sql, sl_query_format fmt
                             sl_error *err) {
   sl_status st = sl__pipeline_dest(p, false, err);
   if (st) return st;
-  st = sl_duckdb_query(p->dest, sql, true, fmt, out, err);
+  st = sl_dest_query(p->dest, p->schema, sql, fmt, out, err);
   sl__pipeline_dest_close(p);
   return st;
 }
