@@ -6,7 +6,9 @@
 # stand-in speaks Athena's wire protocol — return what the DuckDB destination
 # holds for the same input. Then `sync` from Athena, a FAILED statement's
 # reason, throttling, and a load (force_iceberg) killed at several statements then re-run to
-# exactly the right rows (no re-insert of old staging data).
+# exactly the right rows (no re-insert of old staging data). `sluice pipeline
+# NAME query` through Athena (CSV and JSON equal to DuckDB's; writes refused
+# before they are sent) and `drop RESOURCE` then a reload.
 set -u
 SLUICE=${SLUICE:?path of the sluice binary}
 SL_SOURCE_DIR=${SL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -23,6 +25,7 @@ check() {
   shift
   if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
 }
+fails() { ! "$@" > /dev/null 2>&1; }
 eq() { [ "$1" = "$2" ] || { echo "  expected: $2" >&2; echo "  got:      $1" >&2; return 1; }; }
 
 [ -x "$SL_S3RVER" ] || bash "$SL_SOURCE_DIR/scripts/deps.sh" --s3 || exit 1
@@ -130,11 +133,57 @@ check "staging cleaned" test "$(grep -c '_staging/' <<< "$ls_out")" -eq 0
 out=$("$SLUICE" pipeline athpipe info --pipelines-dir "$A/wd" 2>&1)
 check "info counts rows through Athena: $out" grep -q "users .* 3 rows" <<< "$out"
 
+# `sluice pipeline NAME query` through Athena: the rows that were loaded,
+# as CSV and JSON, the same as the DuckDB destination prints them.
+aquery() { (cd "$A" && "$SLUICE" pipeline athpipe query --pipelines-dir wd "$@"); }
+rquery() { (cd "$REF" && "$SLUICE" pipeline ref query --pipelines-dir wd "$@"); }
+sql='SELECT id, title, color FROM pins ORDER BY id'
+check "query --csv = duckdb" eq "$(aquery --csv "$sql" 2>&1)" "$(rquery --csv "$sql" 2>&1)"
+sql='SELECT id, name, score FROM users ORDER BY id'
+check "query --json = duckdb" eq "$(aquery --json "$sql" 2>&1)" "$(rquery --json "$sql" 2>&1)"
+check "query json rows" eq "$(aquery --json 'SELECT id, name FROM users WHERE id = 101' 2>&1)" '{"id":101,"name":"bobby"}'
+check "query after comments, with a trailing ;" eq \
+  "$(aquery --csv $'-- count\n/* the pins */ (SELECT count(*) AS n FROM pins);' 2>&1)" $'n\n3'
+out=$(aquery 'SELECT id, title FROM pins ORDER BY id' 2>&1)
+check "query table format: $out" grep -q '^(3 rows)$' <<< "$out"
+check "query WITH" eq "$(aquery --csv 'WITH x AS (SELECT id FROM boards) SELECT count(*) AS n FROM x' 2>&1)" $'n\n1'
+# Writes are refused before anything is sent (exit 2), whatever their form.
+for bad in "INSERT INTO pins (id) VALUES (99)" \
+           "UNLOAD (SELECT * FROM pins) TO 's3://lake/unload/' WITH (format = 'PARQUET')" \
+           "/* hidden */ delete FROM pins" "DROP TABLE pins" "CREATE TABLE x AS SELECT 1 AS a" \
+           "MERGE INTO users u USING users s ON u.id = s.id WHEN MATCHED THEN DELETE" \
+           "MSCK REPAIR TABLE pins" "ALTER TABLE pins ADD COLUMNS (z string)" \
+           "SELECT 1; DROP TABLE pins" "EXPLAIN ANALYZE INSERT INTO pins (id) VALUES (99)"; do
+  aquery "$bad" > "$WORK/out" 2> "$WORK/err"; rc=$?
+  check "refused (exit 2, got $rc): $bad" test $rc -eq 2
+  check "refusal message for $bad: $(cat "$WORK/err")" grep -q "read-only query: .* not allowed.*only SELECT" "$WORK/err"
+done
+check "INSERT named in its refusal" grep -q "read-only query: INSERT is not allowed" <(aquery "insert into pins (id) values (99)" 2>&1)
+check "UNLOAD named in its refusal" grep -q "read-only query: UNLOAD is not allowed" <(aquery "UNLOAD (SELECT 1) TO 's3://lake/u/'" 2>&1)
+check "nothing was written by the refused statements" eq "$(aq 'SELECT count(*) FROM pins')" "3"
+check "the MERGE … DELETE was not run" eq "$(aq 'SELECT count(*) FROM users')" "3"
+check "EXPLAIN of a SELECT runs" test "$(aquery --csv 'EXPLAIN SELECT * FROM pins' > /dev/null 2>&1; echo $?)" -eq 0
+aquery 'SELECT nope FROM pins' > /dev/null 2> "$WORK/err"; rc=$?
+check "a failing SELECT: Athena's reason, exit 4 (rc $rc): $(cat "$WORK/err")" bash -c "[ $rc -eq 4 ] && grep -q FAILED '$WORK/err'"
+
 rm -rf "$A/wd"
 (cd "$A" && "$SLUICE" pipeline athpipe sync > "$WORK/out" 2> "$WORK/err"); rc=$?
 check "sync from Athena exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
 check "sync restored the schema" grep -q '"email"' "$A/wd/athpipe/schema.json"
 check "sync restored the state" test -f "$A/wd/athpipe/state.json"
+
+# drop RESOURCE: the tables go from Athena and their files from S3; the next
+# run loads the resource again from the start.
+(cd "$A" && "$SLUICE" pipeline athpipe drop events > "$WORK/out" 2> "$WORK/err"); rc=$?
+check "drop events exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+check "events table dropped" fails aq 'SELECT count(*) FROM events'
+ls_out=$(sl_aws --endpoint-url "$S3_ENDPOINT" s3 ls --recursive s3://lake/runs/shop_data/events/ 2>&1)
+check "events files deleted" test "$(grep -c '\.parquet$' <<< "$ls_out")" -eq 0
+check "other tables kept" eq "$(aq 'SELECT count(*) FROM pins')" "3"
+check "drop removed events from the schema" bash -c "! grep -q '\"events\"' '$A/wd/athpipe/schema.json'"
+"$SLUICE" run "$A" > "$WORK/out" 2> "$WORK/err"; rc=$?
+check "run after drop exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+check "events reloaded" eq "$(aquery --csv 'SELECT kind, n FROM events ORDER BY n' 2>&1)" $'kind,n\nbuy,3'
 
 # Killed at the n-th Athena statement of the second load, re-run: exact rows.
 for n in 6 17; do
