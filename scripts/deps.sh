@@ -4,7 +4,9 @@
 # version and sha256) unless the system has libduckdb 1.4.4.
 #
 #   scripts/deps.sh            build + test dependencies
-#   scripts/deps.sh --bench    also the bench-only libraries (json-c, jansson, cJSON)
+#   scripts/deps.sh --bench    also what bench/ needs: the libraries bench/json compares
+#                              with (json-c, jansson, cJSON) and the tools the bench
+#                              scripts run (bc, GNU time, curl)
 #   scripts/deps.sh --s3       also the npm test servers (s3rver)
 #   scripts/deps.sh --browser  also headless Chromium and chromedriver (the show page's
 #                              browser test; tests/scenarios/show_browser.sh asks for it)
@@ -32,7 +34,7 @@ say() { echo "deps: $*" >&2; }
 # ---- Debian packages -----------------------------------------------------------
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libyaml-dev libssl-dev
       zlib1g-dev libmicrohttpd-dev clang libclang-rt-dev python3 nodejs npm)
-[ "$want_bench" = 1 ] && pkgs+=(libjson-c-dev libjansson-dev libcjson-dev)
+[ "$want_bench" = 1 ] && pkgs+=(libjson-c-dev libjansson-dev libcjson-dev bc time curl)
 [ "$want_browser" = 1 ] && pkgs+=(chromium chromium-driver)
 
 missing=()

@@ -1,7 +1,10 @@
 /* bench_json: how fast the sluice push parser reads a ~100 MB nested API-like
  * document fed in 64 KiB chunks (no-op callback), against json-c, jansson and
- * cJSON parsing the same bytes whole (parse + free). Best of 3 runs each.
- * Targets: >= 600 MB/s, and >= 3x the fastest of the others.
+ * cJSON parsing the same bytes whole (parse + free). Best of 3 runs each, in
+ * this thread's CPU time (the machines are shared; wall time is shown too).
+ * Targets: >= 600 MB/s, and >= 3x the fastest of the others; with none of the
+ * others built the comparison cannot be made, and that is a miss.
+ * Exit: 0 targets met, 1 a target missed, 2 the bench could not run.
  *   bench_json [megabytes] [--write FILE]   (default 100 MB) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,12 @@
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -81,15 +90,19 @@ typedef struct runner {
   bool judged; /* part of the pass/fail comparison */
 } runner;
 
-/* Best of RUNS, in MB/s (1 MB = 10^6 bytes); 0 on failure. */
-static double measure(const runner *r) {
-  double best = 1e30;
+/* Best of RUNS in MB/s (1 MB = 10^6 bytes) of CPU time, and of wall time in
+ * *wall_mbs; 0 on failure. */
+static double measure(const runner *r, double *wall_mbs) {
+  double best = 1e30, best_wall = 1e30;
+  *wall_mbs = 0;
   for (int i = 0; i < RUNS; i++) {
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     if (r->fn()) return 0;
-    double t = now() - t0;
-    if (t < best) best = t;
+    double c = cpu_now() - c0, t = now() - t0;
+    if (c < best) best = c;
+    if (t < best_wall) best_wall = t;
   }
+  *wall_mbs = (double)doc_len / 1e6 / best_wall;
   return (double)doc_len / 1e6 / best;
 }
 
@@ -108,7 +121,7 @@ int main(int argc, char **argv) {
   double t0 = now();
   if (json_gen_document(&g, mb * 1000 * 1000, &b)) {
     fprintf(stderr, "bench_json: cannot generate %zu MB\n", mb);
-    return 1;
+    return 2;
   }
   doc = b.data;
   doc_len = b.len;
@@ -140,13 +153,14 @@ int main(int argc, char **argv) {
   double ours = 0, best_other = 0;
   unsigned long long doc_events = 0;
   const char *best_other_name = "none";
-  printf("\n%-30s %10s %10s\n", "parser", "MB/s", "ms");
+  printf("\n%-30s %10s %10s %10s\n", "parser", "MB/s CPU", "ms CPU", "MB/s wall");
   for (size_t i = 0; i < n; i++) {
     events = 0;
-    double mbs = measure(&runners[i]);
+    double wall_mbs;
+    double mbs = measure(&runners[i], &wall_mbs);
     if (i == 0) doc_events = events / RUNS;
-    printf("%-30s %10.0f %10.1f%s\n", runners[i].name, mbs,
-           mbs > 0 ? (double)doc_len / 1e3 / mbs : 0.0, mbs > 0 ? "" : "   FAILED");
+    printf("%-30s %10.0f %10.1f %10.0f%s\n", runners[i].name, mbs,
+           mbs > 0 ? (double)doc_len / 1e3 / mbs : 0.0, wall_mbs, mbs > 0 ? "" : "   FAILED");
     if (!runners[i].judged) continue;
     if (runners[i].ours) {
       ours = mbs;
@@ -157,10 +171,20 @@ int main(int argc, char **argv) {
   }
   printf("(%llu events per document)\n", doc_events);
   double ratio = best_other > 0 ? ours / best_other : 0;
-  printf("\nratio to the fastest other (%s): %.2fx\n", best_other_name, ratio);
-  bool pass = ours >= TARGET_MBS && (best_other == 0 || ratio >= TARGET_RATIO);
-  printf("%s: sluice %.0f MB/s (target >= %.0f), %.2fx the fastest other (target >= %.1fx)\n",
-         pass ? "PASS" : "FAIL", ours, TARGET_MBS, ratio, TARGET_RATIO);
+  bool speed_met = ours >= TARGET_MBS, ratio_met = best_other > 0 && ratio >= TARGET_RATIO;
+  printf("\n");
+  if (best_other > 0)
+    printf("ratio to the fastest other (%s): %.2fx\n", best_other_name, ratio);
+  else
+    printf("no other parser to compare with: none of json-c, jansson, cJSON was found when this was "
+           "built (scripts/deps.sh --bench installs them), or each of them failed\n");
+  printf("sluice %.0f MB/s CPU (target >= %.0f: %s)\n", ours, TARGET_MBS, speed_met ? "met" : "MISSED");
+  if (best_other > 0)
+    printf("sluice %.2fx the fastest other (target >= %.1fx: %s)\n", ratio, TARGET_RATIO,
+           ratio_met ? "met" : "MISSED");
+  else
+    printf("sluice vs the others (target >= %.1fx): MISSED, not measured\n", TARGET_RATIO);
   sl_buf_free(&b);
-  return pass ? 0 : 1;
+  if (ours <= 0) return 2;
+  return speed_met && ratio_met ? 0 : 1;
 }

@@ -12,6 +12,7 @@
  *   4. a comparison line: normalize/parse ratio, RSS big/small.
  * Targets: parse+normalize >= 300 MB/s and <= 3x parse-only; peak RSS <= 64 MB
  * and the same (within 10%) at both sizes.
+ * Exit: 0 every target met, 1 a target missed, 2 a run failed.
  *
  *   bench_pipeline [--records N] [--small N] [--big N] [--dir DIR] [--memory-limit-mb M]
  *                  [--profile-normalize]   (only the normalize loop, 5 times, for perf)
@@ -324,9 +325,10 @@ int main(int argc, char **argv) {
     if (t < best_norm) best_norm = t;
   }
   double ratio = best_norm / best_parse;
+  bool norm_met = mb / best_norm >= TARGET_NORM_MBS;
   printf("parse+normalize:   %8.1f MB/s  %.0f rows/s, %" PRIu64 " rows (CPU time, best of %d)  target >= %.0f MB/s: %s\n",
          mb / best_norm, (double)rows / best_norm, rows, RUNS, TARGET_NORM_MBS,
-         mb / best_norm >= TARGET_NORM_MBS ? "met" : "MISSED");
+         norm_met ? "met" : "MISSED");
   sl_buf_free(&doc);
 
   uint64_t sizes[2] = {small, big};
@@ -336,7 +338,7 @@ int main(int argc, char **argv) {
     run_result r;
     if (pipeline_run(dir, sizes[k], memory_limit_mb, &r, &rss[k]) != 0) {
       printf("pipeline %" PRIu64 " records: FAILED: %s\n", sizes[k], r.error);
-      failed = 1;
+      failed = 2;
       continue;
     }
     printf("pipeline %8" PRIu64 " records: %6.1f s (CPU %.1f s), %7.1f MB/s, %8.0f records/s, %9.0f rows/s "
@@ -346,13 +348,13 @@ int main(int argc, char **argv) {
            (double)r.anon_kb / 1024.0, (double)r.file_kb / 1024.0);
   }
   double growth = rss[0] ? (double)rss[1] / (double)rss[0] : 0;
+  bool ratio_met = ratio <= TARGET_RATIO;
+  bool rss_met = rss[0] && rss[1] && rss[0] <= TARGET_RSS_MB * 1024 && rss[1] <= TARGET_RSS_MB * 1024 &&
+                 growth <= 1.10;
   printf("compare: normalize/parse %.2fx (target <= %.1fx: %s); RSS %" PRIu64 "/%" PRIu64
          " records %.2fx, peak %.1f MB (target <= %.0f MB, flat: %s)\n",
-         ratio, TARGET_RATIO, ratio <= TARGET_RATIO ? "met" : "MISSED", big, small, growth,
-         (double)(rss[0] > rss[1] ? rss[0] : rss[1]) / 1024.0, TARGET_RSS_MB,
-         (rss[0] && rss[1] && rss[0] <= TARGET_RSS_MB * 1024 && rss[1] <= TARGET_RSS_MB * 1024 &&
-          growth <= 1.10)
-             ? "met"
-             : "MISSED");
-  return failed;
+         ratio, TARGET_RATIO, ratio_met ? "met" : "MISSED", big, small, growth,
+         (double)(rss[0] > rss[1] ? rss[0] : rss[1]) / 1024.0, TARGET_RSS_MB, rss_met ? "met" : "MISSED");
+  if (failed) return failed;
+  return norm_met && ratio_met && rss_met ? 0 : 1;
 }
