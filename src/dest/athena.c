@@ -908,54 +908,6 @@ static void ath_close(sl_dest *d) {
 
 /* ---- read-only queries ------------------------------------------------------------- */
 
-/* Past whitespace and -- / block comments. */
-static const char *skip_space(const char *p) {
-  for (;;) {
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v') p++;
-    if (p[0] == '-' && p[1] == '-') {
-      while (*p && *p != '\n') p++;
-    } else if (p[0] == '/' && p[1] == '*') {
-      const char *e = strstr(p + 2, "*/");
-      p = e ? e + 2 : p + strlen(p);
-    } else {
-      return p;
-    }
-  }
-}
-
-/* The word at p (letters, digits, _), its length in *n. */
-static const char *word_at(const char *p, size_t *n) {
-  size_t k = 0;
-  while ((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= 'A' && p[k] <= 'Z') || (p[k] >= '0' && p[k] <= '9') ||
-         p[k] == '_')
-    k++;
-  *n = k;
-  return p;
-}
-
-static bool word_is(const char *w, size_t n, const char *kw) {
-  return n == strlen(kw) && !strncasecmp(w, kw, n);
-}
-
-/* Where the first statement ends: the first ';' outside quotes and comments
- * (or the end of the text). */
-static const char *statement_end(const char *p) {
-  while (*p) {
-    if (*p == '\'' || *p == '"' || *p == '`') {
-      char q = *p++;
-      while (*p && !(*p == q && p[1] != q)) p += *p == q ? 2 : 1;
-      if (*p) p++;
-    } else if ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*')) {
-      p = skip_space(p);
-    } else if (*p == ';') {
-      return p;
-    } else {
-      p++;
-    }
-  }
-  return p;
-}
-
 /* Athena cannot run a statement in a transaction that is rolled back, so
  * only statements that cannot write are sent: one statement, whose first
  * keyword (past comments and opening parentheses) reads. EXPLAIN ANALYZE runs
@@ -963,35 +915,36 @@ static const char *statement_end(const char *p) {
  * trailing ';'. */
 static sl_status athena_read_only(const char *sql, size_t *len, sl_error *err) {
   static const char only[] = "only SELECT, WITH, VALUES, SHOW, DESCRIBE and EXPLAIN run here";
-  const char *p = skip_space(sql);
+  const char *p = sl__sql_skip_space(sql);
   if (!*p) return sl_error_set(err, SL_INVALID_ARG, "no SQL statement given");
-  const char *end = statement_end(p);
-  if (*end == ';' && *skip_space(end + 1))
+  const char *end = sl__sql_statement_end(p);
+  if (*end == ';' && *sl__sql_skip_space(end + 1))
     return sl_error_set(err, SL_INVALID_ARG,
                         "read-only query: a second statement is not allowed (statement 2); one "
                         "statement at a time, %s", only);
   *len = (size_t)(end - sql);
-  while (*p == '(') p = skip_space(p + 1);
-  size_t n;
-  const char *w = word_at(p, &n);
-  bool ok = word_is(w, n, "SELECT") || word_is(w, n, "WITH") || word_is(w, n, "VALUES") ||
-            word_is(w, n, "SHOW") || word_is(w, n, "DESCRIBE") || word_is(w, n, "DESC");
-  if (word_is(w, n, "EXPLAIN")) {
+  static const char *const reads[] = {"SELECT", "WITH", "VALUES", "SHOW", "DESCRIBE", "DESC", NULL};
+  static const char *const explain[] = {"EXPLAIN", NULL};
+  char name[33];
+  bool ok = sl__sql_starts_with(p, reads, name);
+  if (sl__sql_starts_with(p, explain, name)) {
+    size_t n;
+    const char *w = sl__sql_word(sl__sql_skip_space(p), &n);
     ok = true;
-    const char *q = skip_space(w + n);
+    const char *q = sl__sql_skip_space(w + n);
     size_t m;
-    const char *v = word_at(q, &m);
-    if (word_is(v, m, "ANALYZE")) {
-      q = skip_space(v + m);
-      v = word_at(q, &m);
-      if (word_is(v, m, "VERBOSE")) q = skip_space(v + m);
+    const char *v = sl__sql_word(q, &m);
+    if (sl__sql_word_is(v, m, "ANALYZE")) {
+      q = sl__sql_skip_space(v + m);
+      v = sl__sql_word(q, &m);
+      if (sl__sql_word_is(v, m, "VERBOSE")) q = sl__sql_skip_space(v + m);
       if (*q == '(') { /* (FORMAT …) options */
         while (*q && *q != ')') q++;
-        if (*q) q = skip_space(q + 1);
+        if (*q) q = sl__sql_skip_space(q + 1);
       }
-      while (*q == '(') q = skip_space(q + 1);
-      v = word_at(q, &m);
-      ok = word_is(v, m, "SELECT") || word_is(v, m, "WITH");
+      while (*q == '(') q = sl__sql_skip_space(q + 1);
+      v = sl__sql_word(q, &m);
+      ok = sl__sql_word_is(v, m, "SELECT") || sl__sql_word_is(v, m, "WITH");
       if (!ok)
         return sl_error_set(err, SL_INVALID_ARG,
                             "read-only query: EXPLAIN ANALYZE of %.*s is not allowed (it runs the "
@@ -999,14 +952,9 @@ static sl_status athena_read_only(const char *sql, size_t *len, sl_error *err) {
                             m ? (int)(m > 32 ? 32 : m) : 4, m ? v : "this", only);
     }
   }
-  if (!ok) {
-    char name[33];
-    size_t k = n > 32 ? 32 : n;
-    for (size_t i = 0; i < k; i++) name[i] = (char)((w[i] >= 'a' && w[i] <= 'z') ? w[i] - 32 : w[i]);
-    name[k] = '\0';
+  if (!ok)
     return sl_error_set(err, SL_INVALID_ARG, "read-only query: %s is not allowed (statement 1); %s",
-                        k ? name : "this statement", only);
-  }
+                        *name ? name : "this statement", only);
   return SL_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #include <openssl/rand.h>
@@ -111,6 +112,65 @@ sl_status sl__sql_qualified(sl_buf *b, const char *schema, const char *table) {
   if (!st) st = sl_buf_putc(b, '.');
   if (!st) st = sl__sql_ident(b, table);
   return st;
+}
+
+/* ---- statement text ------------------------------------------------------------------ */
+
+const char *sl__sql_skip_space(const char *p) {
+  for (;;) {
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v') p++;
+    if (p[0] == '-' && p[1] == '-') {
+      while (*p && *p != '\n') p++;
+    } else if (p[0] == '/' && p[1] == '*') {
+      const char *e = strstr(p + 2, "*/");
+      p = e ? e + 2 : p + strlen(p);
+    } else {
+      return p;
+    }
+  }
+}
+
+const char *sl__sql_word(const char *p, size_t *n) {
+  size_t k = 0;
+  while ((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= 'A' && p[k] <= 'Z') || (p[k] >= '0' && p[k] <= '9') ||
+         p[k] == '_')
+    k++;
+  *n = k;
+  return p;
+}
+
+bool sl__sql_word_is(const char *w, size_t n, const char *kw) {
+  return n == strlen(kw) && !strncasecmp(w, kw, n);
+}
+
+const char *sl__sql_statement_end(const char *p) {
+  while (*p) {
+    if (*p == '\'' || *p == '"' || *p == '`') {
+      char q = *p++;
+      while (*p && !(*p == q && p[1] != q)) p += *p == q ? 2 : 1;
+      if (*p) p++;
+    } else if ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*')) {
+      p = sl__sql_skip_space(p);
+    } else if (*p == ';') {
+      return p;
+    } else {
+      p++;
+    }
+  }
+  return p;
+}
+
+bool sl__sql_starts_with(const char *stmt, const char *const *words, char first[33]) {
+  const char *p = sl__sql_skip_space(stmt);
+  while (*p == '(') p = sl__sql_skip_space(p + 1);
+  size_t n;
+  const char *w = sl__sql_word(p, &n);
+  size_t k = n > 32 ? 32 : n;
+  for (size_t i = 0; i < k; i++) first[i] = (char)(w[i] >= 'a' && w[i] <= 'z' ? w[i] - 32 : w[i]);
+  first[k] = '\0';
+  for (size_t i = 0; words[i]; i++)
+    if (sl__sql_word_is(w, n, words[i])) return true;
+  return false;
 }
 
 /* ---- query results ------------------------------------------------------------------ */

@@ -24,6 +24,18 @@ sl_status sl__sql_ident(sl_buf *b, const char *name);
 sl_status sl__sql_qualified(sl_buf *b, const char *schema, const char *table);
 sl_status sl__sql_string(sl_buf *b, const char *s);
 
+/* Statement text, for read-only checks: past whitespace and -- / block
+ * comments; the word (letters, digits, _) at p and its length; whether a word
+ * is kw in any case; where the statement at p ends (its ';' outside quotes
+ * and comments, or the NUL); whether the first keyword (past comments and
+ * opening parentheses) is one of words (NULL-terminated), with that keyword
+ * in capitals in first either way. */
+const char *sl__sql_skip_space(const char *p);
+const char *sl__sql_word(const char *p, size_t *n);
+bool sl__sql_word_is(const char *w, size_t n, const char *kw);
+const char *sl__sql_statement_end(const char *p);
+bool sl__sql_starts_with(const char *stmt, const char *const *words, char first[33]);
+
 /* A query result as text cells, printed by sl__query_render for
  * `pipeline query` on every destination. The struct owns every string and
  * array in it until sl__query_result_free. */

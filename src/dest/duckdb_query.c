@@ -41,6 +41,26 @@ static const char *statement_type_name(duckdb_statement_type t) {
   }
 }
 
+/* A statement that does not even prepare (DELETE on a view, INSERT into a
+ * missing table): named as a write when its first keyword does not read,
+ * rather than by DuckDB's binder error. */
+static sl_status refuse_unprepared(const char *sql, idx_t i, const char *why, sl_error *err) {
+  static const char *const reads[] = {"SELECT", "WITH", "FROM", "VALUES", "TABLE", "EXPLAIN", "SHOW",
+                                      "DESCRIBE", "DESC", "SUMMARIZE", "PIVOT", "UNPIVOT", NULL};
+  const char *p = sql;
+  for (idx_t k = 0; k < i && *p; k++) {
+    p = sl__sql_statement_end(p);
+    if (*p) p++;
+  }
+  char first[33];
+  if (sl__sql_starts_with(p, reads, first) || !*first)
+    return sl_error_set(err, SL_INVALID_ARG, "SQL error: %s", why);
+  return sl_error_set(err, SL_INVALID_ARG,
+                      "read-only query: %s is not allowed (statement %llu); only SELECT and "
+                      "EXPLAIN run here",
+                      first, (unsigned long long)i + 1);
+}
+
 /* ---- results as text ------------------------------------------------------------------ */
 
 static sl__cell_kind kind_of(duckdb_logical_type lt) {
@@ -389,7 +409,7 @@ sl_status sl_duckdb_query(sl_dest *dst, const char *sql, bool read_only, sl_quer
    * change the catalog, so all of them can be prepared up front. */
   for (idx_t i = 0; i < n && read_only && !st; i++) {
     if (duckdb_prepare_extracted_statement(d->con, ex, i, &ps[i]) == DuckDBError) {
-      st = sl_error_set(err, SL_INVALID_ARG, "SQL error: %s", duckdb_prepare_error(ps[i]));
+      st = refuse_unprepared(sql, i, duckdb_prepare_error(ps[i]), err);
       break;
     }
     duckdb_statement_type t = duckdb_prepared_statement_type(ps[i]);

@@ -13,11 +13,13 @@
  * other files only after the new ones are in place; the load is marked done
  * by the _dlt_loads file, written last. A load id with a _dlt_loads file is
  * not loaded again. Merge is loaded as append (as dlt's filesystem does
- * without a table format). */
+ * without a table format). Queries (sl_dest_query) on a local folder run in
+ * an in-memory DuckDB over views of the files. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -866,6 +868,164 @@ static void fs_close(sl_dest *d) {
   free(f);
 }
 
+/* ---- read-only queries ------------------------------------------------------------------ */
+
+static bool ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), k = strlen(tail);
+  return n >= k && !strcmp(s + n - k, tail);
+}
+
+/* A table's files and the prefix they were listed under. */
+typedef struct fs_view {
+  const sl_table *table; /* NULL for a system table */
+  const char *name;
+  sl_buf prefix;
+  char **files;
+  size_t nfiles;
+} fs_view;
+
+/* "['<root>/<rel>', …]" of the files ending in ext. */
+static sl_status file_list(const char *root, const fs_view *v, const char *ext, sl_buf *q, bool *any) {
+  sl_status st = sl_buf_putc(q, '[');
+  *any = false;
+  char path[8300];
+  for (size_t i = 0; i < v->nfiles && !st; i++) {
+    if (!ends_with(v->files[i], ext)) continue;
+    snprintf(path, sizeof path, "%s/%s", root, v->files[i]);
+    if (*any) st = sl_buf_puts(q, ", ");
+    if (!st) st = sl__sql_string(q, path);
+    *any = true;
+  }
+  if (!st) st = sl_buf_putc(q, ']');
+  return st;
+}
+
+/* CREATE VIEW dataset.table over the table's Parquet and JSON-lines files (a
+ * format change between loads leaves both: their union by column name).
+ * JSON lines of a data table are read with the schema's types, so a view
+ * gives what the DuckDB destination would hold; Parquet carries its own. */
+static sl_status create_view(sl__fs *f, sl_duckdb *q, const char *root, const fs_view *v, sl_error *err) {
+  sl_buf *b = &q->sql;
+  sl_buf_reset(b);
+  sl_status st = sl_buf_puts(b, "CREATE VIEW ");
+  if (!st) st = sl__sql_qualified(b, f->base.dataset, v->name);
+  if (!st) st = sl_buf_puts(b, " AS ");
+  size_t parts = 0;
+  static const char *const exts[] = {".parquet", ".jsonl", ".jsonl.gz"};
+  for (size_t e = 0; e < 3 && !st; e++) {
+    size_t mark = b->len;
+    if (parts) st = sl_buf_puts(b, " UNION ALL BY NAME ");
+    if (!st) st = sl_buf_puts(b, e ? "SELECT * FROM read_json(" : "SELECT * FROM read_parquet(");
+    bool any = false;
+    if (!st) st = file_list(root, v, exts[e], b, &any);
+    if (!st && !any) {
+      b->len = mark;
+      b->data[mark] = '\0';
+      continue;
+    }
+    if (!st && !e) st = sl_buf_puts(b, ", union_by_name = true)");
+    if (!st && e) st = sl_buf_puts(b, ", format = 'newline_delimited'");
+    bool typed = false;
+    for (size_t c = 0; e && v->table && c < v->table->ncolumns && !st; c++) {
+      const sl_column *col = &v->table->columns[c];
+      if (col->incomplete) continue;
+      char type[64];
+      sl__ddb_type_sql(col->type, col->precision, col->scale, type, sizeof type);
+      st = sl_buf_puts(b, typed ? ", " : ", columns = {");
+      if (!st) st = sl__sql_string(b, col->name);
+      if (!st) st = sl_buf_printf(b, ": '%s'", type);
+      typed = true;
+    }
+    if (!st && e) st = sl_buf_puts(b, typed ? "})" : ", union_by_name = true)");
+    parts++;
+  }
+  if (st) return sl_error_set(err, st, "the view of %s is too large", v->name);
+  if (!parts) return SL_OK; /* no file: no view */
+  st = sl__ddb_exec_buf(q, err);
+  if (st) sl_error_where(err, v->name, NULL);
+  return st;
+}
+
+/* Views over a local folder, then the user's SQL as sl_duckdb_query runs it
+ * read-only: file access off except for the dataset's folder
+ * (allowed_directories), so the views read their files and nothing else is
+ * reachable. */
+static sl_status fs_query(sl_dest *d, const sl_schema *schema, const char *sql, sl_query_format fmt,
+                          sl_buf *out, sl_error *err) {
+  sl__fs *f = (sl__fs *)d;
+  if (f->s3)
+    return sl_error_set(err, SL_INVALID_ARG,
+                        "query needs a local filesystem destination (a folder or file://) or a DuckDB "
+                        "destination: the files of %s are on S3 (s3://%s/%s), and DuckDB's httpfs "
+                        "extension is not available to read them",
+                        f->base.dataset, f->bucket, f->prefix);
+  char root[4096];
+  if (!realpath(f->prefix, root))
+    return sl_error_set(err, SL_NOT_FOUND, "nothing to query in %s: %s", f->prefix, strerror(errno));
+  static const char *const sys[] = {"_dlt_loads", "_dlt_version", "_dlt_pipeline_state"};
+  size_t nt = schema ? schema->ntables : 0, nv = 0;
+  fs_view *views = calloc(nt + 3, sizeof *views);
+  if (!views) return sl_error_set(err, SL_NOMEM, "out of memory");
+  sl_status st = SL_OK;
+  for (size_t i = 0; i < 3; i++) {
+    views[nv].name = sys[i];
+    st = sl_buf_printf(&views[nv++].prefix, "%s/", sys[i]);
+  }
+  for (size_t i = 0; i < nt && !st; i++) {
+    const sl_table *t = schema->tables[i];
+    if (sl_table_is_system(t) || !safe_segment(t->name)) continue;
+    views[nv].table = t;
+    views[nv].name = t->name;
+    st = sl__fs_table_prefix(f, schema->name, t->name, &views[nv++].prefix);
+  }
+  if (st) st = sl_error_set(err, st, "out of memory");
+  for (size_t i = 0; i < nv && !st; i++) /* no static prefix ({load_id}/{table_name}…): not found */
+    if (views[i].prefix.len)
+      st = sl__fs_list(f, views[i].prefix.data, &views[i].files, &views[i].nfiles, err);
+  /* A layout like {table_name}_{load_id}… lists pins__tags_… under pins_: a
+   * file belongs to the table with the longest prefix that matches it. */
+  for (size_t i = 0; i < nv && !st; i++) {
+    size_t k = 0;
+    for (size_t j = 0; j < views[i].nfiles; j++) {
+      bool other = false;
+      for (size_t o = 0; o < nv && !other; o++)
+        other = o != i && views[o].prefix.len > views[i].prefix.len &&
+                !strncmp(views[i].files[j], views[o].prefix.data, views[o].prefix.len);
+      if (other) free(views[i].files[j]);
+      else views[i].files[k++] = views[i].files[j];
+    }
+    views[i].nfiles = k;
+  }
+  sl_duckdb_options o = {.path = ":memory:", .dataset = f->base.dataset, .threads = 1};
+  sl_dest *qd = st ? NULL : sl_duckdb_open(&o, err);
+  if (!st && !qd) st = err && err->code ? err->code : SL_DESTINATION;
+  sl_duckdb *q = (sl_duckdb *)qd;
+  if (!st) {
+    sl_buf_reset(&q->sql);
+    st = sl_buf_puts(&q->sql, "CREATE SCHEMA ");
+    if (!st) st = sl__sql_ident(&q->sql, f->base.dataset);
+    st = st ? sl_error_set(err, st, "out of memory") : sl__ddb_exec_buf(q, err);
+  }
+  for (size_t i = 0; i < nv && !st; i++) st = create_view(f, q, root, &views[i], err);
+  if (!st) {
+    sl_buf_reset(&q->sql);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/", root);
+    st = sl_buf_puts(&q->sql, "SET allowed_directories = [");
+    if (!st) st = sl__sql_string(&q->sql, dir);
+    if (!st) st = sl_buf_puts(&q->sql, "]");
+    st = st ? sl_error_set(err, st, "out of memory") : sl__ddb_exec_buf(q, err);
+  }
+  if (!st) st = sl_duckdb_query(qd, sql, true, fmt, out, err);
+  sl_dest_close(qd);
+  for (size_t i = 0; i < nv; i++) {
+    sl_buf_free(&views[i].prefix);
+    sl_package_list_free(views[i].files, views[i].nfiles);
+  }
+  free(views);
+  return st;
+}
+
 static const sl_dest_vt fs_vt = {
     .name = "filesystem",
     .load_package = fs_load_package,
@@ -874,6 +1034,7 @@ static const sl_dest_vt fs_vt = {
     .stored_schema = fs_stored_schema,
     .drop_tables = fs_drop_tables,
     .row_counts = fs_row_counts,
+    .query = fs_query,
     .close = fs_close,
 };
 

@@ -4,8 +4,10 @@
 # append, as dlt's filesystem does), a second run with updated and new rows and
 # a new column, dlt's system files, `sync` from the folder, and a load killed
 # at each step then re-run to exactly the right files. Everything written is
-# read back by DuckDB (through a DuckDB pipeline's `query`) and compared with
-# what the DuckDB destination holds for the same input.
+# read back through the filesystem pipeline's own `query` (views over its
+# files in an in-memory DuckDB) and compared with what the DuckDB destination
+# holds for the same input; that query reads no file outside the dataset and
+# refuses writes.
 set -u
 SLUICE=${SLUICE:?path of the sluice binary}
 WORK=$(mktemp -d /tmp/sl_fs_XXXXXX)
@@ -74,6 +76,13 @@ q() { # SQL through the reference DuckDB pipeline, CSV without header
   (cd "$REF" && "$SLUICE" pipeline ref query --pipelines-dir wd --format csv "$1" 2>&1) | tail -n +2
 }
 
+fq() { # dir pipeline SQL [options]: the filesystem pipeline's own query
+  (cd "$1" && "$SLUICE" pipeline "$2" query --pipelines-dir wd "${@:4}" "$3" 2>&1)
+}
+fqc() { fq "$1" "$2" "$3" --format csv | tail -n +2; } # CSV without header
+pqq() { fqc "$PQ" fspq "$1"; }
+jsq() { fqc "$JS" fsjs "$1"; }
+
 for P in "$REF" "$PQ" "$JS"; do write_run1 "$P"; done
 for P in "$REF" "$PQ" "$JS"; do
   "$SLUICE" run "$P" > "$WORK/out" 2> "$WORK/err"; rc=$?
@@ -87,7 +96,7 @@ check "a _dlt_loads file" test "$(ls "$D"/_dlt_loads/shop__*.jsonl 2>/dev/null |
 check "a _dlt_version file" test "$(ls "$D"/_dlt_version/shop__*.jsonl 2>/dev/null | wc -l)" -eq 1
 check "a state file" test "$(ls "$D"/_dlt_pipeline_state/fspq__*.jsonl 2>/dev/null | wc -l)" -eq 1
 check "jsonl.gz written" test "$(ls "$JS"/out/shop_data/pins/*.jsonl.gz 2>/dev/null | wc -l)" -eq 1
-check "parquet is zstd" eq "$(q "SELECT DISTINCT compression FROM parquet_metadata('$D/pins/*.parquet')")" "ZSTD"
+check "parquet is zstd" eq "$(pqq "SELECT DISTINCT compression FROM parquet_metadata('$D/pins/*.parquet')")" "ZSTD"
 
 for P in "$REF" "$PQ" "$JS"; do write_run2 "$P"; done
 for P in "$REF" "$PQ" "$JS"; do
@@ -95,29 +104,54 @@ for P in "$REF" "$PQ" "$JS"; do
   check "run 2 in $(basename "$P") exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
 done
 
-pq() { echo "read_parquet('$D/$1/*.parquet', union_by_name = true)"; }
-js() { echo "read_json_auto('$JS/out/shop_data/$1/*.jsonl.gz', format = 'newline_delimited', union_by_name = true)"; }
 
 # append: every row, same values as DuckDB, the new column too
 want=$(q "SELECT id, title, created_at, color FROM pins ORDER BY id")
-check "pins (parquet) = duckdb" eq "$(q "SELECT id, title, created_at, color FROM $(pq pins) ORDER BY id")" "$want"
-check "pins (jsonl) = duckdb" eq "$(q "SELECT id, title, CAST(created_at AS TIMESTAMPTZ), color FROM $(js pins) ORDER BY id")" "$want"
-check "pins count 3" eq "$(q "SELECT count(*) FROM $(pq pins)")" "3"
+check "pins (parquet) = duckdb" eq "$(pqq "SELECT id, title, created_at, color FROM pins ORDER BY id")" "$want"
+check "pins (jsonl) = duckdb" eq "$(jsq "SELECT id, title, created_at, color FROM pins ORDER BY id")" "$want"
+check "pins count 3" eq "$(pqq "SELECT count(*) FROM pins")" "3"
 want=$(q "SELECT p.id, t.value FROM pins p JOIN pins__tags t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2")
 check "child rows join their parents (parquet)" eq \
-  "$(q "SELECT p.id, t.value FROM $(pq pins) p JOIN $(pq pins__tags) t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2")" "$want"
-check "created_at is a timestamp in parquet" eq "$(q "SELECT DISTINCT typeof(created_at) FROM $(pq pins)")" "TIMESTAMP WITH TIME ZONE"
+  "$(pqq "SELECT p.id, t.value FROM pins p JOIN pins__tags t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2")" "$want"
+check "child rows join their parents (jsonl)" eq \
+  "$(jsq "SELECT p.id, t.value FROM pins p JOIN pins__tags t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2")" "$want"
+check "created_at is a timestamp in parquet" eq "$(pqq "SELECT DISTINCT typeof(created_at) FROM pins")" "TIMESTAMP WITH TIME ZONE"
+check "created_at typed from the schema in jsonl" eq "$(jsq "SELECT DISTINCT typeof(created_at) FROM pins")" "TIMESTAMP WITH TIME ZONE"
 # replace: only the last run's rows
-check "boards replaced (parquet)" eq "$(q "SELECT id, name FROM $(pq boards) ORDER BY id")" "$(q "SELECT id, name FROM boards ORDER BY id")"
+check "boards replaced (parquet)" eq "$(pqq "SELECT id, name FROM boards ORDER BY id")" "$(q "SELECT id, name FROM boards ORDER BY id")"
 check "boards has one file" test "$(ls "$D"/boards/*.parquet | wc -l)" -eq 1
-check "boards replaced (jsonl)" eq "$(q "SELECT id, name FROM $(js boards) ORDER BY id")" "12,third"
+check "boards replaced (jsonl)" eq "$(jsq "SELECT id, name FROM boards ORDER BY id")" "12,third"
 # merge on a filesystem: appended (dlt's filesystem without a table format)
-check "users appended" eq "$(q "SELECT count(*) FROM $(pq users)")" "4"
+check "users appended" eq "$(pqq "SELECT count(*) FROM users")" "4"
 check "users latest = duckdb merge" eq \
-  "$(q "SELECT id, name, score FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY _dlt_load_id DESC) rn FROM $(pq users)) WHERE rn = 1 ORDER BY id")" \
+  "$(pqq "SELECT id, name, score FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY _dlt_load_id DESC) rn FROM users) WHERE rn = 1 ORDER BY id")" \
   "$(q "SELECT id, name, score FROM users ORDER BY id")"
 check "two loads" test "$(ls "$D"/_dlt_loads/*.jsonl | wc -l)" -eq 2
-check "_dlt_loads row" eq "$(q "SELECT count(*) FROM read_json_auto('$D/_dlt_loads/*.jsonl') WHERE status = 0 AND schema_name = 'shop'")" "2"
+check "_dlt_loads row" eq "$(pqq "SELECT count(*) FROM _dlt_loads WHERE status = 0 AND schema_name = 'shop'")" "2"
+check "_dlt_loads (jsonl destination)" eq "$(jsq "SELECT count(*) FROM _dlt_loads WHERE status = 0")" "2"
+
+# `sluice pipeline NAME query`: CSV and JSON as the DuckDB destination prints them
+for P in PQ JS; do
+  dir=${!P}; name=$([ $P = PQ ] && echo fspq || echo fsjs)
+  sql='SELECT id, title, created_at, color FROM pins ORDER BY id'
+  check "query --csv ($name) = duckdb" eq "$(fq "$dir" $name "$sql" --csv)" "$(fq "$REF" ref "$sql" --csv)"
+  sql='SELECT p.id, t.value, p.created_at FROM pins p JOIN pins__tags t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2'
+  check "query --json ($name) = duckdb" eq "$(fq "$dir" $name "$sql" --json)" "$(fq "$REF" ref "$sql" --json)"
+  check "query table ($name)" grep -q '^(3 rows)$' <<< "$(fq "$dir" $name 'SELECT id FROM pins')"
+  # read-only: writes refused with exit 2, files outside the dataset unreachable
+  for bad in "DELETE FROM pins" "INSERT INTO pins (id) VALUES (9)" "COPY pins TO '$WORK/leak.csv'" \
+             "CREATE TABLE x AS SELECT 1" "SELECT 1; DROP VIEW pins"; do
+    (cd "$dir" && "$SLUICE" pipeline $name query --pipelines-dir wd "$bad" > "$WORK/out" 2> "$WORK/err"); rc=$?
+    check "refused in $name (exit 2, got $rc): $bad" test $rc -eq 2
+    check "refusal message in $name: $(cat "$WORK/err")" grep -q "read-only query: .* is not allowed .*only SELECT" "$WORK/err"
+  done
+  check "no file written by COPY" test ! -e "$WORK/leak.csv"
+  (cd "$dir" && "$SLUICE" pipeline $name query --pipelines-dir wd "SELECT * FROM read_text('/etc/hostname')" > "$WORK/out" 2> "$WORK/err"); rc=$?
+  check "read_text outside the dataset refused in $name (rc $rc): $(cat "$WORK/err")" \
+    bash -c "[ $rc -ne 0 ] && grep -q 'Permission Error' '$WORK/err' && [ ! -s '$WORK/out' ]"
+  check "read_csv of sluice.toml refused in $name" bash -c "! grep -q pipeline <<< \"\$(cd '$dir' && '$SLUICE' pipeline $name query --pipelines-dir wd \"SELECT * FROM read_csv('$dir/sluice.toml', header = false, sep = '|')\" 2>/dev/null)\""
+done
+check "a filesystem query counts the rows as info does" eq "$(pqq "SELECT count(*) FROM pins__tags")" "$(q "SELECT count(*) FROM pins__tags")"
 
 out=$("$SLUICE" pipeline fspq info --pipelines-dir "$PQ/wd" 2>&1)
 check "info shows parquet rows" grep -q "pins .* 3 rows" <<< "$out"
@@ -143,9 +177,10 @@ bucket_url = "out"'
   "$SLUICE" run "$K" --pending-only > "$WORK/out" 2> "$WORK/err"; rc=$?
   check "rerun after $point exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
   KD=$K/out/shop_data
-  check "after $point: pins exact" eq "$(q "SELECT id, title FROM read_parquet('$KD/pins/*.parquet', union_by_name=true) ORDER BY id")" "$(q "SELECT id, title FROM pins ORDER BY id")"
-  check "after $point: boards exact" eq "$(q "SELECT id FROM read_parquet('$KD/boards/*.parquet') ORDER BY id")" "12"
-  check "after $point: users 4" eq "$(q "SELECT count(*) FROM read_parquet('$KD/users/*.parquet', union_by_name=true)")" "4"
+  kq() { fqc "$K" fskill "$1"; }
+  check "after $point: pins exact" eq "$(kq "SELECT id, title FROM pins ORDER BY id")" "$(q "SELECT id, title FROM pins ORDER BY id")"
+  check "after $point: boards exact" eq "$(kq "SELECT id FROM boards ORDER BY id")" "12"
+  check "after $point: users 4" eq "$(kq "SELECT count(*) FROM users")" "4"
   check "after $point: two loads" test "$(ls "$KD"/_dlt_loads/*.jsonl | wc -l)" -eq 2
 done
 
