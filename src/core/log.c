@@ -2,6 +2,7 @@
  * through which every log line and error message is redacted. */
 #include <ctype.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,13 @@ char *sl_redact_into(char *dst, size_t size, const char *text) {
 }
 
 /* Whole-word parts of a key that mark it as secret (dlt treats these as secrets). */
+/* Where a part of a key name ends: at '_', '-', '.', or where camelCase
+ * starts a new word (accessToken, clientSecret). */
+static bool key_sep(char c) { return c == '_' || c == '-' || c == '.'; }
+static bool key_part_starts(const char *key, const char *p) {
+  return p > key && islower((unsigned char)p[-1]) && isupper((unsigned char)*p);
+}
+
 int sl_key_is_secret(const char *key) {
   static const char *const words[] = {"token", "password", "passwd", "secret", "key",
                                       "credentials", "apikey", "pwd"};
@@ -225,23 +233,24 @@ int sl_key_is_secret(const char *key) {
   static const char *const not_values[] = {"url", "location", "name", "path", "param", "type", "header"};
   const char *last = key + strlen(key);
   const char *lp = last;
-  while (lp > key && lp[-1] != '_' && lp[-1] != '-' && lp[-1] != '.') lp--;
+  while (lp > key && !key_sep(lp[-1]) && !key_part_starts(key, lp)) lp--;
   if (lp > key)
     for (size_t w = 0; w < sizeof not_values / sizeof *not_values; w++)
       if (strcasecmp(lp, not_values[w]) == 0) return 0;
-  /* Split on '_', '-', '.' and compare each part. */
+  /* Split into parts and compare each. */
   const char *p = key;
   while (*p) {
-    while (*p == '_' || *p == '-' || *p == '.') p++;
+    while (key_sep(*p)) p++;
     const char *s = p;
-    while (*p && *p != '_' && *p != '-' && *p != '.') p++;
+    while (*p && !key_sep(*p) && !(p > s && key_part_starts(key, p))) p++;
     size_t n = (size_t)(p - s);
     if (!n) continue;
     for (size_t w = 0; w < sizeof words / sizeof *words; w++) {
       if (strlen(words[w]) == n && strncasecmp(s, words[w], n) == 0) {
         /* "key" alone in e.g. primary_key / merge_key is not a secret. */
         if (w == 4 && (strncasecmp(key, "primary_key", 11) == 0 ||
-                       strncasecmp(key, "merge_key", 9) == 0 || strncasecmp(key, "cursor_key", 10) == 0))
+                       strncasecmp(key, "merge_key", 9) == 0 || strncasecmp(key, "cursor_key", 10) == 0 ||
+                       strncasecmp(key, "primaryKey", 10) == 0 || strncasecmp(key, "mergeKey", 8) == 0))
           return 0;
         return 1;
       }

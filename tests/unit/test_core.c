@@ -210,6 +210,13 @@ TEST(secret_key_names) {
   CHECK(!sl_key_is_secret("merge_key"));
   CHECK(!sl_key_is_secret("base_url"));
   CHECK(!sl_key_is_secret("token_url"));
+  /* camelCase names, as APIs and specs spell them */
+  CHECK(sl_key_is_secret("accessToken"));
+  CHECK(sl_key_is_secret("clientSecret"));
+  CHECK(sl_key_is_secret("xApiKey"));
+  CHECK(!sl_key_is_secret("tokenUrl"));
+  CHECK(!sl_key_is_secret("primaryKey"));
+  CHECK(!sl_key_is_secret("monkey"));
   CHECK(!sl_key_is_secret("monkey"));
   CHECK(!sl_key_is_secret("dataset_name"));
 }
