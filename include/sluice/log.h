@@ -52,7 +52,7 @@ void sl_logv(sl_log_level lvl, const char *fmt, va_list ap);
 /* Register a value to be replaced by "***" wherever it appears in text that
  * passes through sl_redact (every log line, error message and trace).
  * Values shorter than 4 bytes are ignored (they would redact ordinary words);
- * the URL-encoded form of the value is registered too. */
+ * the URL-encoded and the JSON-escaped forms of the value are registered too. */
 void sl_secret_register(const char *value);
 void sl_secret_register_n(const char *value, size_t len);
 void sl_secrets_clear(void);

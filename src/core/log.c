@@ -153,6 +153,32 @@ void sl_secret_register_n(const char *value, size_t len) {
       free(enc);
     }
   }
+  /* The same value inside a JSON string (a trace, a response body echoed in an error). */
+  size_t jextra = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)value[i];
+    if (c == '"' || c == '\\') jextra += 1;
+    else if (c < 0x20) jextra += 5;
+  }
+  if (jextra) {
+    char *enc = malloc(len + jextra + 1);
+    if (enc) {
+      size_t n = 0;
+      for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (c == '"' || c == '\\') {
+          enc[n++] = '\\';
+          enc[n++] = (char)c;
+        } else if (c < 0x20) {
+          n += (size_t)snprintf(enc + n, 7, "\\u%04x", c);
+        } else {
+          enc[n++] = (char)c;
+        }
+      }
+      secret_add_locked(enc, n);
+      free(enc);
+    }
+  }
   pthread_mutex_unlock(&sec_mu);
 }
 

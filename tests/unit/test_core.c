@@ -159,6 +159,15 @@ TEST(redaction_url_encoded_and_longest_first) {
   sl_secrets_clear();
 }
 
+TEST(redaction_json_escaped) {
+  sl_secrets_clear();
+  sl_secret_register("se\"cr\\et\n42");
+  char out[128];
+  sl_redact_into(out, sizeof out, "{\"token\":\"se\\\"cr\\\\et\\u000a42\"}");
+  CHECK_STR(out, "{\"token\":\"***\"}");
+  sl_secrets_clear();
+}
+
 TEST(redaction_reaches_errors) {
   sl_secrets_clear();
   sl_secret_register("tok_123456");
