@@ -18,6 +18,7 @@
 #define SEQ_COL "__sl_seq"  /* staging: load order, for "last row wins" */
 #define RN_COL "__sl_rn"
 #define KEEP_TABLE "__sl_keep" /* temp: _dlt_id of the root rows a merge keeps */
+#define KEEP_PREFIX "__sl_keep_" /* temp, per chain table, when row ids repeat (see below) */
 
 static const char *const job_folder[] = {"new_jobs", "started_jobs", "completed_jobs", "failed_jobs"};
 
@@ -426,6 +427,164 @@ static sl_status insert_staged_child(load_ctx *c, const char *name, bool kept_ro
   return st;
 }
 
+/* ---- merges where row ids repeat ----------------------------------------------------
+ * Upsert ids come from the primary key, so the rows of a key that repeats in
+ * one load share their _dlt_id, and their children share parent ids and ids
+ * too (dlt hashes parent id, table and list index). "root_id IN the kept
+ * roots" would then take the children of every repeat. Instead each staged
+ * row is told apart as the k-th occurrence of its _dlt_id (in load order),
+ * and a child row is matched to an occurrence of its parent: the rows under
+ * one parent id form runs of rising _dlt_list_idx, one run per parent row
+ * that had a list. When there are as many runs as parent occurrences the
+ * match is exact. With fewer (some repeat had an empty list) the job files
+ * cannot say which repeat a run came from — {"k":[1]} then {} stages the
+ * same rows as {} then {"k":[1]} — and the runs are taken as the last
+ * repeats' (kept rather than dropped), with a warning. */
+
+static void keep_name(load_ctx *c, size_t i) { SF(c, "\"" KEEP_PREFIX "%zu\"", i); }
+
+/* Staged rows of chain[0] as KEEP_PREFIX0 (id, occ, seq, keep, p, runs, n):
+ * keep marks the root rows the merge keeps (deduped, not deleted). */
+static sl_status keep_root_rows(load_ctx *c, const merge_cols *m, const char *root, sl_error *err) {
+  sql_begin(c);
+  S(c, "CREATE OR REPLACE TEMP TABLE ");
+  keep_name(c, 0);
+  S(c, " AS SELECT \"_dlt_id\" AS id, row_number() OVER (PARTITION BY \"_dlt_id\" ORDER BY ");
+  SI(c, SEQ_COL);
+  S(c, ") AS occ, ");
+  SI(c, SEQ_COL);
+  S(c, " AS seq, ");
+  SI(c, SEQ_COL);
+  S(c, " IN (SELECT s.");
+  SI(c, SEQ_COL);
+  S(c, " FROM ");
+  deduped_root(c, m, root);
+  S(c, " WHERE ");
+  deleted(c, m, "s", false);
+  S(c, ") AS keep, NULL AS p, 0 AS runs, 0 AS n FROM ");
+  ST(c, c->d->staging, root);
+  return sql_run(c, err);
+}
+
+/* Staged rows of chain[i] as KEEP_PREFIX<i>, matched to the occurrences of
+ * their parent p (chain[pi], already done); runs and n: p's runs of rows here
+ * and its occurrences, for the warning. */
+static sl_status keep_child_rows(load_ctx *c, size_t i, size_t pi, sl_error *err) {
+  const char *name = c->chain[i]->name;
+  sl__ddb_table *sc = cached(c, c->d->staging, name);
+  sl_status st = need_column(sc, "_dlt_root_id", "a merge of its root table", err);
+  if (st) return st;
+  bool linked = pi != (size_t)-1 && sl__nameset_has(&sc->cols, "_dlt_parent_id") &&
+                sl__nameset_has(&sc->cols, "_dlt_list_idx");
+  sql_begin(c);
+  S(c, "CREATE OR REPLACE TEMP TABLE ");
+  keep_name(c, i);
+  if (!linked) {
+    /* Rows that carry their own ids (no parent link) or a parent with no
+     * staged rows: kept with their root, as when no id repeats. */
+    S(c, " AS SELECT \"_dlt_id\" AS id, row_number() OVER (PARTITION BY \"_dlt_id\" ORDER BY ");
+    SI(c, SEQ_COL);
+    S(c, ") AS occ, ");
+    SI(c, SEQ_COL);
+    S(c, " AS seq, \"_dlt_root_id\" IN (SELECT id FROM ");
+    keep_name(c, 0);
+    S(c, " WHERE keep) AS keep, NULL AS p, 0 AS runs, 0 AS n FROM ");
+    ST(c, c->d->staging, name);
+    return sql_run(c, err);
+  }
+  /* brk starts a run: the first row under a parent id, or a list index that does not rise. */
+  S(c, " AS SELECT h.id, h.occ, h.seq, coalesce(k.keep, h.p IS NULL AND h.root IN (SELECT id FROM ");
+  keep_name(c, 0);
+  S(c, " WHERE keep), false) AS keep, h.p, h.runs, coalesce(po.n, 0) AS n FROM (SELECT *, max(grp) OVER "
+       "(PARTITION BY p) AS runs FROM (SELECT *, sum(brk) OVER (PARTITION BY p ORDER BY seq ROWS "
+       "UNBOUNDED PRECEDING) AS grp FROM (SELECT \"_dlt_id\" AS id, \"_dlt_parent_id\" AS p, "
+       "\"_dlt_root_id\" AS root, ");
+  SI(c, SEQ_COL);
+  S(c, " AS seq, row_number() OVER (PARTITION BY \"_dlt_id\" ORDER BY ");
+  SI(c, SEQ_COL);
+  S(c, ") AS occ, CASE WHEN \"_dlt_list_idx\" > lag(\"_dlt_list_idx\") OVER (PARTITION BY "
+       "\"_dlt_parent_id\" ORDER BY ");
+  SI(c, SEQ_COL);
+  S(c, ") THEN 0 ELSE 1 END AS brk FROM ");
+  ST(c, c->d->staging, name);
+  S(c, ") AS a) AS b) AS h LEFT JOIN (SELECT id, max(occ) AS n FROM ");
+  keep_name(c, pi);
+  S(c, " GROUP BY id) AS po ON po.id = h.p LEFT JOIN ");
+  keep_name(c, pi);
+  /* the runs belong to the last occurrences of the parent (all of them when as many) */
+  S(c, " AS k ON k.id = h.p AND k.occ = h.grp + po.n - h.runs");
+  if ((st = sql_run(c, err))) return st;
+  char *amb = NULL;
+  sql_begin(c);
+  S(c, "SELECT count(DISTINCT p) FROM ");
+  keep_name(c, i);
+  S(c, " WHERE runs < n");
+  if (c->sql_failed) return sl_error_set(err, SL_NOMEM, "out of memory building SQL");
+  if ((st = sl__ddb_run(c->d, c->d->sql.data, NULL, 0, &amb, err))) return st;
+  if (amb && strcmp(amb, "0") != 0)
+    SL_WARN("merge into %s: %s parent row id(s) repeat in load %s (an upsert key given more than once) "
+            "and only some of the repeats have rows in this table; those rows are kept as the latest "
+            "repeats', though they may come from an earlier one",
+            name, amb, c->req->load_id);
+  free(amb);
+  return SL_OK;
+}
+
+/* Step 4 of merge_chain when _dlt_id values repeat in the staged root. */
+static sl_status insert_kept_children(load_ctx *c, const merge_cols *m, const char *root, size_t n,
+                                      sl_error *err) {
+  sl_status st = keep_root_rows(c, m, root, err);
+  for (size_t i = 1; i < n && !st; i++) {
+    const char *name = c->chain[i]->name;
+    sl__ddb_table *sc = cached(c, c->d->staging, name);
+    if (!sc || !sc->fresh) continue;
+    size_t pi = (size_t)-1; /* the parent's index in the chain, when it has staged rows */
+    for (size_t k = 0; k < i; k++) {
+      sl__ddb_table *ps = cached(c, c->d->staging, c->chain[k]->name);
+      if (!strcmp(c->chain[k]->name, c->chain[i]->parent) && ps && ps->fresh) pi = k;
+    }
+    if ((st = keep_child_rows(c, i, pi, err))) break;
+    sql_begin(c);
+    S(c, "INSERT INTO ");
+    ST(c, c->d->base.dataset, name);
+    S(c, " (");
+    column_list(c, sc, NULL);
+    S(c, ") SELECT ");
+    column_list(c, sc, NULL);
+    S(c, " FROM ");
+    ST(c, c->d->staging, name);
+    S(c, " WHERE ");
+    SI(c, SEQ_COL);
+    S(c, " IN (SELECT seq FROM ");
+    keep_name(c, i);
+    S(c, " WHERE keep) ORDER BY ");
+    SI(c, SEQ_COL);
+    if ((st = sql_run(c, err))) sl_error_where(err, name, NULL);
+  }
+  /* After a failure the transaction is rolled back, and the temp tables with it. */
+  for (size_t i = 0; i < n && !st; i++) {
+    sql_begin(c);
+    S(c, "DROP TABLE IF EXISTS ");
+    keep_name(c, i);
+    st = sql_run(c, err);
+  }
+  return st;
+}
+
+/* Whether a _dlt_id repeats among the staged rows of the root. */
+static sl_status ids_repeat(load_ctx *c, const char *root, bool *yes, sl_error *err) {
+  sql_begin(c);
+  S(c, "SELECT count(*) FROM (SELECT 1 FROM ");
+  ST(c, c->d->staging, root);
+  S(c, " GROUP BY \"_dlt_id\" HAVING count(*) > 1 LIMIT 1)");
+  if (c->sql_failed) return sl_error_set(err, SL_NOMEM, "out of memory building SQL");
+  char *v = NULL;
+  sl_status st = sl__ddb_run(c->d, c->d->sql.data, NULL, 0, &v, err);
+  *yes = !st && v && strcmp(v, "0") != 0;
+  free(v);
+  return st;
+}
+
 /* Delete-insert (dlt's default merge) or upsert of one root and its children. */
 static sl_status merge_chain(load_ctx *c, sl_table *root, sl_error *err) {
   const char *ds = c->d->base.dataset, *stg = c->d->staging;
@@ -476,9 +635,14 @@ static sl_status merge_chain(load_ctx *c, sl_table *root, sl_error *err) {
       if ((st = insert_staged_child(c, c->chain[i]->name, false, err))) return st;
     return SL_OK;
   }
-  /* 2. The root rows this load keeps, when children need them. */
+  /* 2. The root rows this load keeps, when children need them (by id, unless ids repeat). */
+  bool repeated = false;
   if (children_staged) {
-    if ((st = need_column(sroot, "_dlt_id", "a merge with child tables", err))) return st;
+    if ((st = need_column(sroot, "_dlt_id", "a merge with child tables", err)) ||
+        (st = ids_repeat(c, root->name, &repeated, err)))
+      return st;
+  }
+  if (children_staged && !repeated) {
     sql_begin(c);
     S(c, "CREATE OR REPLACE TEMP TABLE " KEEP_TABLE " AS SELECT s.\"_dlt_id\" FROM ");
     deduped_root(c, &m, root->name);
@@ -548,6 +712,7 @@ static sl_status merge_chain(load_ctx *c, sl_table *root, sl_error *err) {
     return st;
   }
   /* 4. Children of the kept roots. */
+  if (children_staged && repeated) return insert_kept_children(c, &m, root->name, n, err);
   for (size_t i = 1; i < n && children_staged; i++)
     if ((st = insert_staged_child(c, c->chain[i]->name, true, err))) return st;
   if (children_staged && (st = sl__ddb_exec(c->d, "DROP TABLE IF EXISTS " KEEP_TABLE, err))) return st;

@@ -7,6 +7,13 @@
  *  - An integer beyond int64 is a "decimal" value (exact text); with the
  *    large_integer detection a new column for it is "wei". dlt's JSON parser
  *    (orjson) rejects such numbers. Its variant suffix is "v_decimal".
+ *    That holds while the type keeps every digit: decimal(38,9) has 29
+ *    integer digits, wei 38. A longer integer is a text value (a new column
+ *    is text, a typed column sends it to <name>__v_text), so no digit is lost.
+ *  - A value goes into a decimal or wei column only if it fits the column's
+ *    precision and scale once rounded to the scale (as the destinations
+ *    round); else into a variant column. A destination never meets a number
+ *    its column cannot hold.
  *  - A non-object record is {"value": x}; an array record gives a child table
  *    <table>__value (dlt's extract would split the array into records).
  *  - Keys that collide after normalization ("A" and "a", or "a__b" next to
@@ -481,6 +488,7 @@ static nz_val *val_add(sl_normalizer *n, uint32_t row, uint32_t node, uint8_t ki
   v->node = node;
   v->kind = kind;
   v->b = false;
+  v->num = false;
   v->len = 0;
   v->n.i = 0;
   v->s = NULL;
@@ -536,9 +544,12 @@ static sl_status scalar(sl_normalizer *n, uint32_t row, uint32_t node, const sl_
         v = val_add(n, row, node, VK_INT);
         if (v) v->n.i = ev->i64;
       } else if (ev->numkind == SL_NUM_BIGINT) {
-        v = val_add(n, row, node, VK_BIGNUM);
+        size_t digits = ev->len - (ev->len && (ev->str[0] == '-' || ev->str[0] == '+'));
+        bool fits = digits <= (size_t)(n->schema->detect_large_integer ? NZ_WEI_PRECISION
+                                                                         : NZ_DECIMAL_PRECISION - NZ_DECIMAL_SCALE);
+        v = val_add(n, row, node, fits ? VK_BIGNUM : VK_STR);
         if (v && !(v->s = bump_copy(n, ev->str, ev->len))) return oom(n);
-        if (v) v->len = (uint32_t)ev->len;
+        if (v) v->len = (uint32_t)ev->len, v->num = !fits;
       } else {
         v = val_add(n, row, node, VK_DBL);
         if (v) v->n.d = ev->f64;

@@ -8,6 +8,12 @@
 
 #define NZ_NONE 0xffffffffu
 
+/* What the destinations hold (DLT_COMPAT.md, types): decimal is
+ * decimal(38,9) unless a column hint says otherwise, wei decimal(38,0). */
+#define NZ_DECIMAL_PRECISION 38
+#define NZ_DECIMAL_SCALE 9
+#define NZ_WEI_PRECISION 38
+
 /* Kinds of a value as it came from JSON (dlt's Python type of the value). */
 typedef enum vkind {
   VK_NULL = 0,
@@ -15,7 +21,7 @@ typedef enum vkind {
   VK_INT,    /* i */
   VK_DBL,    /* d */
   VK_BOOL,   /* b */
-  VK_BIGNUM, /* integer beyond int64: s/len exact text */
+  VK_BIGNUM, /* integer beyond int64 that its type holds (see scalar()): s/len exact text */
   VK_JSON,   /* nested value kept whole: s/len compact JSON */
   VK_COUNT_
 } vkind;
@@ -65,6 +71,7 @@ typedef struct nz_val {
   uint32_t next; /* next value of the same row, NZ_NONE at the end */
   uint8_t kind;
   bool b;
+  bool num; /* VK_STR: the text of a JSON integer too long for decimal or wei */
   uint32_t len;
   union {
     int64_t i;

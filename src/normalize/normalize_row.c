@@ -303,6 +303,67 @@ static bool coerce(sl_normalizer *n, const nz_val *v, sl_dtype to, sl_row_value 
   }
 }
 
+/* Whether decimal text (as coerce leaves it: sign, digits, point, exponent)
+ * fits DECIMAL(precision, scale) once rounded to scale digits, half away from
+ * zero as the destinations round: at most precision - scale integer digits,
+ * counting the one a carry adds (99.995 at scale 2 is 100.00). */
+static bool decimal_fits(const char *s, size_t len, int precision, int scale) {
+  size_t i = 0;
+  if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+  /* value = 0.d1d2… × 10^e, d1 the first non-zero digit; the first 128 digits kept */
+  char d[128];
+  size_t nd = 0;
+  long e = 0;
+  bool dot = false, any = false;
+  for (; i < len; i++) {
+    if (s[i] == '.' && !dot) {
+      dot = true;
+      continue;
+    }
+    if (!is_digit(s[i])) break;
+    any = true;
+    if (nd == 0 && s[i] == '0') {
+      if (dot) e--;
+      continue;
+    }
+    if (nd < sizeof d) d[nd] = s[i];
+    nd++;
+    if (!dot) e++;
+  }
+  if (!any) return false;
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    bool neg = false;
+    if (++i < len && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+    long x = 0;
+    for (; i < len && is_digit(s[i]); i++)
+      if (x < 100000) x = x * 10 + (s[i] - '0');
+    e += neg ? -x : x;
+  }
+  if (i != len) return false;
+  if (nd == 0) return true; /* zero */
+  long keep = e + scale; /* digits left of the point after scaling */
+  if (keep > (long)sizeof d - 1) return false; /* far too wide for any precision <= 38 */
+  bool carry = false;
+  if (keep >= 0 && (size_t)keep < nd && d[keep] >= '5') {
+    carry = true;
+    for (long k = 0; k < keep && carry; k++) carry = d[k] == '9';
+  }
+  return e + (carry ? 1 : 0) <= precision - scale;
+}
+
+/* coerce, and for decimal and wei the destination's width too (c: the
+ * column whose precision and scale apply, NULL for the defaults). */
+static bool coerce_fit(sl_normalizer *n, const nz_val *v, sl_dtype to, const sl_column *c, sl_row_value *out) {
+  if (!coerce(n, v, to, out)) return false;
+  if (to != SL_T_DECIMAL && to != SL_T_WEI) return true;
+  int p = NZ_DECIMAL_PRECISION, sc = NZ_DECIMAL_SCALE;
+  if (to == SL_T_WEI)
+    p = NZ_WEI_PRECISION, sc = 0;
+  else if (c && c->precision > 0 && c->precision <= NZ_DECIMAL_PRECISION && c->scale >= 0 && c->scale <= c->precision)
+    p = c->precision, sc = c->scale;
+  return decimal_fits(out->v.s.p, out->v.s.n, p, sc);
+}
+
 /* The data type a new column gets from its first value (dlt's detections,
  * then the Python type). */
 static sl_dtype infer(sl_normalizer *n, const nz_val *v) {
@@ -359,7 +420,11 @@ static sl_status upsert_id(sl_normalizer *n, const nz_row *row, char out[SL_DLT_
         k->kind = isfinite(found->n.d) ? SL_KEY_DOUBLE : SL_KEY_NULL;
         k->d = found->n.d;
         break;
-      case VK_STR: k->kind = SL_KEY_TEXT; k->s = found->s; k->len = found->len; break;
+      case VK_STR: /* an integer kept as text still hashes as the number it is */
+        k->kind = found->num ? SL_KEY_JSON : SL_KEY_TEXT;
+        k->s = found->s;
+        k->len = found->len;
+        break;
       default: k->kind = SL_KEY_JSON; k->s = found->s; k->len = found->len; break;
     }
   }
@@ -526,7 +591,7 @@ static sl_status resolve(sl_normalizer *n, const sl_table *t, uint32_t i) {
     return new_col(n, &n->nodes[node], node, SL_T_TEXT, false, true, -1, NZ_NONE) < 0 ? oom(n) : SL_OK;
   }
   if (col >= 0 && !t->columns[col].incomplete) {
-    if (coerce(n, v, t->columns[col].type, out)) {
+    if (coerce_fit(n, v, t->columns[col].type, &t->columns[col], out)) {
       n->target[i] = col;
       return SL_OK;
     }
@@ -535,7 +600,7 @@ static sl_status resolve(sl_normalizer *n, const sl_table *t, uint32_t i) {
     if (vn == NZ_NONE) return oom(n);
     int32_t vc = sl__nz_col(n, vn);
     if (vc >= 0 && !t->columns[vc].incomplete) {
-      if (coerce(n, v, t->columns[vc].type, out)) {
+      if (coerce_fit(n, v, t->columns[vc].type, &t->columns[vc], out)) {
         n->target[i] = vc;
         return SL_OK;
       }
@@ -546,14 +611,14 @@ static sl_status resolve(sl_normalizer *n, const sl_table *t, uint32_t i) {
       return SL_SCHEMA;
     }
     sl_dtype ty = infer(n, v);
-    if (!coerce(n, v, ty, out)) ty = SL_T_TEXT, coerce(n, v, ty, out);
+    if (!coerce_fit(n, v, ty, vc >= 0 ? &t->columns[vc] : NULL, out)) ty = SL_T_TEXT, coerce(n, v, ty, out);
     int32_t k = new_col(n, &n->nodes[vn], vn, ty, true, false, vc, i);
     if (k < 0) return oom(n);
     n->target[i] = -(k + 2);
     return SL_OK;
   }
   sl_dtype ty = infer(n, v);
-  if (!coerce(n, v, ty, out)) ty = SL_T_TEXT, coerce(n, v, ty, out);
+  if (!coerce_fit(n, v, ty, col >= 0 ? &t->columns[col] : NULL, out)) ty = SL_T_TEXT, coerce(n, v, ty, out);
   int32_t k = new_col(n, &n->nodes[node], node, ty, false, false, col, i);
   if (k < 0) return oom(n);
   n->target[i] = -(k + 2);

@@ -20,6 +20,7 @@
 #include "dest/duckdb_int.h"
 #include "sluice/base64.h"
 #include "sluice/dest.h"
+#include "sluice/normalize.h"
 #include "sluice/package.h"
 #include "sluice/rows.h"
 #include "sluice/schema.h"
@@ -560,10 +561,11 @@ typedef struct users_w {
   sl_package *p;
   sl_job_writer *u, *t, *n;
   int seq;
+  bool key_ids; /* ids as upsert makes them: the root's from its key, so a repeated key repeats them */
 } users_w;
 
 static users_w users_begin(users *x, sl_package *p) {
-  users_w w = {x, p, job(p, "users", 0), job(p, "users__tags", 0), job(p, "users__tags__notes", 0), 0};
+  users_w w = {x, p, job(p, "users", 0), job(p, "users__tags", 0), job(p, "users__tags__notes", 0), 0, false};
   return w;
 }
 
@@ -572,7 +574,10 @@ static void user(users_w *w, int id, const char *name, int updated, int deleted,
   static int uniq;
   char did[64], lid[32];
   snprintf(lid, sizeof lid, "%s", sl_package_load_id(w->p));
-  snprintf(did, sizeof did, "u%d_%d", id, ++uniq);
+  if (w->key_ids)
+    snprintf(did, sizeof did, "k%d", id);
+  else
+    snprintf(did, sizeof did, "u%d_%d", id, ++uniq);
   if (deleted >= 0)
     put(w->u, w->x->u, "id", VI(id), "name", VS(name), "updated", VI(updated), "deleted", VB(deleted),
         "_dlt_load_id", VS(lid), "_dlt_id", VS(did), NULL);
@@ -867,6 +872,182 @@ TEST(merge_upsert) {
   CHECK_CONTAINS(err.msg, "no primary key");
   CHECK_INT(qi(e.d, "SELECT count(*) FROM users WHERE id = 7"), 0);
   sl_package_close(p);
+  env_done(&e);
+}
+
+/* Upsert ids come from the primary key: rows of a key that repeats within one
+ * load share their _dlt_id, and so their children share parent ids and ids
+ * (dlt hashes parent id, table and list index). Only the children of the row
+ * that wins may land, whether it has more children than the others or fewer. */
+TEST(merge_upsert_repeated_key_keeps_the_winners_children) {
+  env e;
+  env_init(&e, "upsert_repeat");
+  users x = users_schema(&e, SL_WD_MERGE, SL_MERGE_UPSERT);
+  x.u->columns[sl_table_find_column(x.u, "deleted", 7)].hard_delete = true;
+  env_open(&e);
+  sl_error err;
+  sl_package *p = new_pkg(&e);
+  users_w w = users_begin(&x, p);
+  w.key_ids = true;
+  user(&w, 1, "ann", 1, 0, "a,b");
+  user(&w, 1, "ann2", 2, 0, "c"); /* fewer children than the row it replaces */
+  user(&w, 2, "bob", 1, 0, "d");
+  user(&w, 3, "cy", 1, 0, "e");
+  user(&w, 3, "cy2", 2, 0, "f,g,h");
+  user(&w, 3, "cy3", 3, 0, "i,j"); /* three rows of one key */
+  user(&w, 4, "dan", 1, 0, "");
+  user(&w, 4, "dan2", 2, 0, "k"); /* the earlier row had none */
+  users_end(&w);
+  CHECK_MSG(load_pkg(e.d, p, e.s, NULL, true, &err) == SL_OK, "%s", err.msg);
+  sl_package_close(p);
+  CHECK_STR(users_view(e.d), "1:ann2:c/1;2:bob:d/1;3:cy3:i/1|j/1;4:dan2:k/1");
+  CHECK_INT(qi(e.d, "SELECT count(*) FROM users__tags"), 5);
+  CHECK_INT(qi(e.d, "SELECT count(*) FROM users__tags__notes"), 5);
+  CHECK_STR(q(e.d, "SELECT string_agg(value, ',' ORDER BY value) FROM users__tags__notes"),
+            "note of c,note of d,note of i,note of j,note of k");
+  /* Second load: the stored children of updated rows are replaced, repeats again keep the last. */
+  p = new_pkg(&e);
+  w = users_begin(&x, p);
+  w.key_ids = true;
+  user(&w, 1, "ann3", 3, 0, "x,y,z");
+  user(&w, 1, "ann4", 4, 0, "q");
+  user(&w, 2, "bob2", 2, 0, "r,s");
+  user(&w, 2, "bob3", 3, 1, "t"); /* the last row of bob is a hard delete: bob and all his rows go */
+  user(&w, 3, "cy4", 4, 0, "u");
+  user(&w, 5, "eve", 1, 0, "v,w");
+  user(&w, 5, "eve2", 2, 0, "v,w"); /* the same row twice */
+  users_end(&w);
+  CHECK_MSG(load_pkg(e.d, p, e.s, NULL, false, &err) == SL_OK, "%s", err.msg);
+  sl_package_close(p);
+  CHECK_STR(users_view(e.d), "1:ann4:q/1;3:cy4:u/1;4:dan2:k/1;5:eve2:v/1|w/1");
+  CHECK_INT(qi(e.d, "SELECT count(*) FROM users__tags"), 5);
+  CHECK_INT(qi(e.d, "SELECT count(*) FROM users__tags__notes"), 5);
+  CHECK_INT(qi(e.d, "SELECT count(*) FROM users__tags t WHERE NOT EXISTS (SELECT 1 FROM users u "
+                    "WHERE u._dlt_id = t._dlt_root_id)"),
+            0);
+  CHECK_INT(qi(e.d, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ds_staging'"), 0);
+  env_done(&e);
+}
+
+/* ---- through the normalizer, as a pipeline loads ------------------------------------------------ */
+
+typedef struct nz_jobs {
+  sl_package *p;
+  const sl_table *t[16];
+  sl_job_writer *w[16];
+  size_t n;
+} nz_jobs;
+
+static sl_status nz_jobs_row(void *ud, const sl_schema *s, const sl_table *t, const sl_row_value *vals,
+                             size_t n, sl_error *err) {
+  (void)s;
+  nz_jobs *o = ud;
+  size_t i = 0;
+  while (i < o->n && o->t[i] != t) i++;
+  if (i == o->n) {
+    if (o->n == 16) return sl_error_set(err, SL_INTERNAL, "too many tables for the test");
+    if (!(o->w[i] = job(o->p, t->name, 0))) return sl_error_set(err, SL_IO, "cannot open a job");
+    o->t[o->n++] = t;
+  }
+  return sl_job_write_row(o->w[i], t, vals, n, err);
+}
+
+/* A new package holding the job files the normalizer makes of JSON lines for
+ * one resource, into e->s (as the pipeline's normalize stage does). */
+static sl_package *normalized_pkg(env *e, const sl_resource_hints *h, const char *jsonl) {
+  sl_package *p = new_pkg(e);
+  nz_jobs o = {.p = p};
+  sl_error err;
+  sl_error_clear(&err);
+  sl_normalizer *n = sl_normalizer_new(e->s, sl_package_load_id(p), (sl_row_sink){&o, nz_jobs_row}, &err);
+  sl_status st = n ? SL_OK : SL_NOMEM;
+  if (!st) st = sl_normalizer_begin(n, h, &err);
+  if (!st) st = sl_normalizer_feed(n, jsonl, strlen(jsonl), &err);
+  if (!st) st = sl_normalizer_end(n, &err);
+  if (st) fprintf(stderr, "normalize: %s\n", err.msg);
+  sl_normalizer_free(n);
+  for (size_t i = 0; i < o.n; i++) sl_job_writer_close(o.w[i], NULL);
+  return p;
+}
+
+TEST(upsert_repeated_key_through_the_normalizer) {
+  env e;
+  env_init(&e, "upsert_nz");
+  e.s = sl_schema_new("nz");
+  env_open(&e);
+  const char *pk[] = {"id", NULL};
+  sl_resource_hints h = {.resource = "t", .primary_key = pk, .write_disposition = SL_WD_MERGE,
+                         .merge_strategy = SL_MERGE_UPSERT, .max_table_nesting = -1};
+  sl_error err;
+  sl_package *p = normalized_pkg(&e, &h,
+                                 "{\"id\":1,\"k\":[{\"v\":\"a\",\"n\":[1,2]},{\"v\":\"b\",\"n\":[3]}]}\n"
+                                 "{\"id\":1,\"k\":[{\"v\":\"c\",\"n\":[4]}]}\n"
+                                 "{\"id\":2,\"k\":[{\"v\":\"d\"}]}\n");
+  CHECK_MSG(load_pkg(e.d, p, e.s, NULL, true, &err) == SL_OK, "%s", err.msg);
+  sl_package_close(p);
+  CHECK_INT(qi(e.d, "SELECT count(*) FROM t"), 2);
+  CHECK_STR(q(e.d, "SELECT string_agg(v, ',' ORDER BY v) FROM t__k"), "c,d");
+  CHECK_STR(q(e.d, "SELECT string_agg(value::VARCHAR, ',' ORDER BY value) FROM t__k__n"), "4");
+  CHECK_INT(qi(e.d, "SELECT count(DISTINCT _dlt_id) FROM t__k"), 2);
+  /* Second load: stored children of updated rows are replaced. */
+  p = normalized_pkg(&e, &h,
+                     "{\"id\":2,\"k\":[{\"v\":\"x\"},{\"v\":\"y\",\"n\":[5]}]}\n"
+                     "{\"id\":2,\"k\":[{\"v\":\"z\",\"n\":[6]}]}\n"
+                     "{\"id\":1,\"k\":[]}\n");
+  CHECK_MSG(load_pkg(e.d, p, e.s, NULL, true, &err) == SL_OK, "%s", err.msg);
+  sl_package_close(p);
+  CHECK_STR(q(e.d, "SELECT string_agg(v, ',' ORDER BY v) FROM t__k"), "z");
+  CHECK_STR(q(e.d, "SELECT string_agg(value::VARCHAR, ',' ORDER BY value) FROM t__k__n"), "6");
+  CHECK_INT(qi(e.d, "SELECT count(*) FROM t__k k JOIN t ON t._dlt_id = k._dlt_parent_id WHERE t.id = 2"), 1);
+  env_done(&e);
+}
+
+/* An integer too long for decimal(38,9) (more than 29 digits) or, with the
+ * large_integer detection, for wei (more than 38) is text: a new column is
+ * text, a decimal column sends it to <name>__v_text. Every digit arrives. */
+TEST(integers_beyond_decimal_arrive_exactly) {
+  env e;
+  env_init(&e, "bignum");
+  e.s = sl_schema_new("nums");
+  env_open(&e);
+  sl_resource_hints h = {.resource = "nums", .write_disposition = SL_WD_APPEND, .max_table_nesting = -1};
+  sl_error err;
+  sl_package *p = normalized_pkg(&e, &h,
+                                 "{\"id\":1,\"big\":123456789012345678901234567890,"
+                                 "\"dec\":12345678901234567890,\"neg\":-99999999999999999999999999999}\n"
+                                 "{\"id\":2,\"big\":5,\"dec\":-1234567890123456789012345678901234567890}\n"
+                                 "{\"id\":3,\"dec\":1e30}\n");
+  CHECK_MSG(load_pkg(e.d, p, e.s, NULL, true, &err) == SL_OK, "%s", err.msg);
+  sl_package_close(p);
+  CHECK_STR(q(e.d, "SELECT column_name || ':' || data_type FROM information_schema.columns WHERE "
+                   "table_schema = 'ds' AND table_name = 'nums' AND column_name NOT LIKE '\\_dlt%%' "
+                   "ESCAPE '\\' ORDER BY ordinal_position"),
+            "id:BIGINT\nbig:VARCHAR\ndec:DECIMAL(38,9)\nneg:DECIMAL(38,9)\ndec__v_text:VARCHAR\n"
+            "dec__v_double:DOUBLE");
+  CHECK_STR(q(e.d, "SELECT id || ' ' || coalesce(big, '-') || ' ' || coalesce(dec::VARCHAR, '-') || ' ' || "
+                   "coalesce(neg::VARCHAR, '-') || ' ' || coalesce(dec__v_text, '-') || ' ' || "
+                   "coalesce(dec__v_double::VARCHAR, '-') FROM nums ORDER BY id"),
+            "1 123456789012345678901234567890 12345678901234567890.000000000 "
+            "-99999999999999999999999999999.000000000 - -\n"
+            "2 5 - - -1234567890123456789012345678901234567890 -\n"
+            "3 - - - - 1e+30");
+  /* With the detection, wei holds 38 digits; a 39-digit integer is text. */
+  e.s->detect_large_integer = true;
+  h.resource = "weis";
+  p = normalized_pkg(&e, &h,
+                     "{\"w\":99999999999999999999999999999999999999}\n"
+                     "{\"w\":340282366920938463463374607431768211455,"
+                     "\"huge\":-340282366920938463463374607431768211455}\n");
+  CHECK_MSG(load_pkg(e.d, p, e.s, NULL, true, &err) == SL_OK, "%s", err.msg);
+  sl_package_close(p);
+  CHECK_STR(q(e.d, "SELECT column_name || ':' || data_type FROM information_schema.columns WHERE "
+                   "table_schema = 'ds' AND table_name = 'weis' AND column_name NOT LIKE '\\_dlt%%' "
+                   "ESCAPE '\\' ORDER BY ordinal_position"),
+            "w:DECIMAL(38,0)\nw__v_text:VARCHAR\nhuge:VARCHAR");
+  CHECK_STR(q(e.d, "SELECT coalesce(w::VARCHAR, '-') || ' ' || coalesce(w__v_text, '-') || ' ' || "
+                   "coalesce(huge, '-') FROM weis ORDER BY w NULLS LAST"),
+            "99999999999999999999999999999999999999 - -\n"
+            "- 340282366920938463463374607431768211455 -340282366920938463463374607431768211455");
   env_done(&e);
 }
 
