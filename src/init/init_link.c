@@ -25,25 +25,40 @@ static bool has_prop(const gres *r, const char *name) {
   return r->item && sl_v_get(sl_v_get(r->item, "properties"), name);
 }
 
+static bool is_nullable(gen *g, const gres *r, const char *name) {
+  return sl_v_bool_or(sl_v_get(sl__init_prop(g, r->item, name), "nullable"), false);
+}
+
 /* A field a child can resolve from: present and never null. */
 static bool has_field(gen *g, const gres *r, const char *name) {
-  if (!has_prop(r, name)) return false;
-  const sl_value *p = sl__init_prop(g, r->item, name);
-  return !sl_v_bool_or(sl_v_get(p, "nullable"), false);
+  return has_prop(r, name) && !is_nullable(g, r, name);
+}
+
+/* A field the spec says may be null: a child resolves from it only with
+ * skip_null, so that a record without it makes no request. */
+static bool has_nullable_field(gen *g, const gres *r, const char *name) {
+  return has_prop(r, name) && is_nullable(g, r, name);
 }
 
 /* The field of r's records that holds a <stem>_id: that name, or one that
- * ends in "_<stem>_id" (catalog_product_group_id for product_group_id). */
-static const char *id_field(gen *g, const gres *r, const char *want) {
-  if (has_field(g, r, want)) return want;
+ * ends in "_<stem>_id" (catalog_product_group_id for product_group_id).
+ * A never-null field first; else, when nullable is given, a nullable one
+ * (and *nullable says so). */
+static const char *id_field(gen *g, const gres *r, const char *want, bool *nullable) {
   const sl_value *props = r->item ? sl_v_get(r->item, "properties") : NULL;
   size_t wl = strlen(want);
-  for (size_t i = 0; props && props->type == SL_V_OBJECT && i < props->u.obj.len; i++) {
-    const char *k = props->u.obj.items[i].key;
-    size_t kl = strlen(k);
-    if (kl > wl + 1 && k[kl - wl - 1] == '_' && !strcmp(k + kl - wl, want) && has_field(g, r, k))
-      return sl_arena_strdup(g->a, k);
+  for (int pass = 0; pass < (nullable ? 2 : 1); pass++) {
+    bool (*ok)(gen *, const gres *, const char *) = pass ? has_nullable_field : has_field;
+    if (nullable) *nullable = pass == 1;
+    if (ok(g, r, want)) return want;
+    for (size_t i = 0; props && props->type == SL_V_OBJECT && i < props->u.obj.len; i++) {
+      const char *k = props->u.obj.items[i].key;
+      size_t kl = strlen(k);
+      if (kl > wl + 1 && k[kl - wl - 1] == '_' && !strcmp(k + kl - wl, want) && ok(g, r, k))
+        return sl_arena_strdup(g->a, k);
+    }
   }
+  if (nullable) *nullable = false;
   return NULL;
 }
 
@@ -74,12 +89,22 @@ static void set_param(gen *g, gres *r, const char *name, sl_value *v) {
   sl_v_put(g->doc, r->params, name, v);
 }
 
-static sl_value *resolve_obj(gen *g, const gres *parent, const char *field) {
+static sl_value *resolve_obj(gen *g, const gres *parent, const char *field, bool skip_null) {
   sl_value *o = sl_v_object(g->doc);
   sl_v_put(g->doc, o, "type", sl_v_string(g->doc, "resolve", 7));
   sl_v_put(g->doc, o, "resource", sl_v_string(g->doc, parent->name, strlen(parent->name)));
   sl_v_put(g->doc, o, "field", sl_v_string(g->doc, field, strlen(field)));
+  if (skip_null) sl_v_put(g->doc, o, "skip_null", sl_v_bool(g->doc, true));
   return o;
+}
+
+/* The comment above a resource that resolves from a nullable field. */
+static void note_skip_null(gen *g, gres *r, const char *param, const gres *parent,
+                           const char *field) {
+  r->notes = gen_printf(g, "%s# %s from %s.%s,\n"
+                           "#   which the spec marks nullable: a record where it is null makes no "
+                           "request (skip_null)\n",
+                        r->notes ? r->notes : "", param, parent->name, field);
 }
 
 static void add_include(gen *g, gres *c, const char *field) {
@@ -135,9 +160,12 @@ static int named_for(const gres *c, const char *v) {
   return 0;
 }
 
-/* The parent list of path variable v of r, and the field of its records. */
-static int parent_for_var(gen *g, size_t ri, const char *v, const char **field, int depth) {
+/* The parent list of path variable v of r, and the field of its records;
+ * *nullable when the spec says that field may be null. */
+static int parent_for_var(gen *g, size_t ri, const char *v, const char **field, bool *nullable,
+                          int depth) {
   gres *r = &g->res[ri];
+  *nullable = false;
   size_t k = 0;
   for (; k < r->nsegs; k++)
     if (r->segs[k][0] == '{' && !strncmp(r->segs[k] + 1, v, strlen(v)) &&
@@ -159,15 +187,20 @@ static int parent_for_var(gen *g, size_t ri, const char *v, const char **field, 
   }
   /* 2. another resource whose records carry a field named v (pin_order_id,
    *    media_id, username): lists first, then those whose variables r has,
-   *    then the fewest variables and the shortest path */
+   *    then the fewest variables and the shortest path. A field the spec
+   *    marks nullable only when no other carries it (external_business_id of
+   *    /integrations): the resolve skips the records where it is null. */
   int best = -1;
   long best_score = 0;
-  for (size_t c = 0; c < g->nres; c++) {
-    gres *cr = &g->res[c];
-    if (!has_field(g, cr, v) || !usable(g, ri, c, depth)) continue;
-    long score = (2 - named_for(cr, v)) * 1000000L + (cr->is_list ? 0 : 100000) +
-                 (vars_subset(cr, r) ? 0 : 10000) + (long)cr->nvars * 100 + (long)cr->nsegs;
-    if (best < 0 || score < best_score) best = (int)c, best_score = score;
+  for (int pass = 0; pass < 2 && best < 0; pass++) {
+    for (size_t c = 0; c < g->nres; c++) {
+      gres *cr = &g->res[c];
+      if (!(pass ? has_nullable_field : has_field)(g, cr, v) || !usable(g, ri, c, depth)) continue;
+      long score = (2 - named_for(cr, v)) * 1000000L + (cr->is_list ? 0 : 100000) +
+                   (vars_subset(cr, r) ? 0 : 10000) + (long)cr->nvars * 100 + (long)cr->nsegs;
+      if (best < 0 || score < best_score) best = (int)c, best_score = score;
+    }
+    *nullable = pass == 1 && best >= 0;
   }
   if (best >= 0) {
     *field = v;
@@ -388,17 +421,18 @@ static void link_one(gen *g, size_t ri, int depth) {
   /* path variables: the parent of the last one, the others from its records */
   int parent = -1;
   const char *pfield = NULL;
+  bool pnull = false; /* pfield may be null: skip_null */
   if (r->nvars) {
     const char *last = r->vars[r->nvars - 1];
-    parent = parent_for_var(g, ri, last, &pfield, depth);
-    const char *nullable_in = NULL;
-    for (size_t c = 0; parent < 0 && c < g->nres && !nullable_in; c++)
-      if (c != ri && has_prop(&g->res[c], last)) nullable_in = g->res[c].name;
-    if (parent < 0 && nullable_in)
-      disable(g, r, gen_printf(g, "path variable {%s}: only '%s' returns it, and the spec says "
-                                  "it may be null; replace {%s} in endpoint.path with a value "
-                                  "and set selected: true",
-                               last, nullable_in, last));
+    parent = parent_for_var(g, ri, last, &pfield, &pnull, depth);
+    const char *only_in = NULL;
+    for (size_t c = 0; parent < 0 && c < g->nres && !only_in; c++)
+      if (c != ri && has_prop(&g->res[c], last)) only_in = g->res[c].name;
+    if (parent < 0 && only_in)
+      disable(g, r, gen_printf(g, "path variable {%s}: only '%s' returns it, and '%s' cannot "
+                                  "run (disabled, or it depends on this resource); replace {%s} "
+                                  "in endpoint.path with a value and set selected: true",
+                               last, only_in, only_in, last));
     else if (parent < 0)
       disable(g, r, gen_printf(g, "path variable {%s}: no list in the spec returns it; replace "
                                   "{%s} in endpoint.path with a value and set selected: true",
@@ -406,7 +440,8 @@ static void link_one(gen *g, size_t ri, int depth) {
   }
   /* id query parameters (campaign_ids, pin_ids): one list must supply them
    * all, and r's path variables: the list named for an id gives its `id`, any
-   * list gives a `<stem>_id` field of its records */
+   * list gives a `<stem>_id` field of its records (one the spec marks
+   * nullable only when no list has it never null: skip_null) */
   if (!r->reason && nidq) {
     int cand = -1;
     long best_score = 0;
@@ -419,9 +454,11 @@ static void link_one(gen *g, size_t ri, int depth) {
       for (size_t q = 0; q < nidq && ok; q++) {
         char want[128];
         snprintf(want, sizeof want, "%.*s_id", (int)idq_stem[q], idq[q]);
+        bool nullable;
         if (sl__init_plural_of(ls, strlen(ls), idq[q], idq_stem[q]) && has_prop(cr, "id"))
           score -= q == 0 ? 2000 : 1000;
-        else if (!id_field(g, cr, want)) ok = false;
+        else if (!id_field(g, cr, want, &nullable)) ok = false;
+        else if (nullable) score += 100000;
       }
       if (!ok || !usable(g, ri, c, depth)) continue;
       for (size_t k = 0; k < r->nvars && ok; k++)
@@ -444,12 +481,14 @@ static void link_one(gen *g, size_t ri, int depth) {
       const char *ls = last_static(L);
       for (size_t q = 0; q < nidq; q++) {
         const char *f = "id";
+        bool nullable = false;
         if (!(sl__init_plural_of(ls, strlen(ls), idq[q], idq_stem[q]) && has_prop(L, "id")))
-          f = id_field(g, L, gen_printf(g, "%.*s_id", (int)idq_stem[q], idq[q]));
-        set_param(g, r, idq[q], resolve_obj(g, L, f));
+          f = id_field(g, L, gen_printf(g, "%.*s_id", (int)idq_stem[q], idq[q]), &nullable);
+        set_param(g, r, idq[q], resolve_obj(g, L, f, nullable));
+        if (nullable) note_skip_null(g, r, idq[q], L, f);
         r->nresolved++;
       }
-      if (cand != parent) pfield = NULL;
+      if (cand != parent) pfield = NULL, pnull = false;
       parent = cand;
     }
   }
@@ -457,7 +496,8 @@ static void link_one(gen *g, size_t ri, int depth) {
     gres *P = &g->res[parent];
     for (size_t k = 0; k < r->nvars; k++) {
       const char *v = r->vars[k];
-      const char *f = (k == r->nvars - 1 && pfield) ? pfield : avail(g, P, v);
+      bool last = k == r->nvars - 1 && pfield;
+      const char *f = last ? pfield : avail(g, P, v);
       if (!f) {
         disable(g, r, gen_printf(g, "path variable {%s}: the parent '%s' does not carry it; "
                                     "replace {%s} in endpoint.path with a value and set "
@@ -465,7 +505,8 @@ static void link_one(gen *g, size_t ri, int depth) {
                                  v, P->name, v));
         break;
       }
-      set_param(g, r, v, resolve_obj(g, P, f));
+      set_param(g, r, v, resolve_obj(g, P, f, last && pnull));
+      if (last && pnull) note_skip_null(g, r, gen_printf(g, "{%s}", v), P, f);
       r->nresolved++;
       if (!has_prop(r, v)) add_include(g, r, f);
     }

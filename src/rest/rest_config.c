@@ -419,17 +419,18 @@ static sl_status set_parent(rctx *c, rest_resource *r, const sl_value *at, const
 }
 
 static sl_status add_resolve(rctx *c, rest_resource *r, const char *name, const char *field,
-                             bool in_query) {
+                             bool in_query, bool skip_null) {
   for (size_t i = 0; i < r->nresolves; i++)
     if (!strcmp(r->resolves[i].name, name)) {
       if (!in_query) r->resolves[i].in_query = false;
+      if (skip_null) r->resolves[i].skip_null = true;
       return SL_OK;
     }
   rest_resolve *n = realloc(r->resolves, (r->nresolves + 1) * sizeof *n);
   if (!n) return sl_error_set(c->err, SL_NOMEM, "out of memory");
   r->resolves = n;
   n[r->nresolves++] = (rest_resolve){sl_arena_strdup(c->a, name), sl_arena_strdup(c->a, field),
-                                     in_query};
+                                     in_query, skip_null};
   return SL_OK;
 }
 
@@ -453,7 +454,7 @@ static sl_status scan_placeholders(rctx *c, rest_resource *r, const sl_value *at
       *dot = '\0';
       if (set_parent(c, r, at, name + 10)) return c->err->code;
       *dot = '.';
-      if (add_resolve(c, r, name, dot + 1, false)) return c->err->code;
+      if (add_resolve(c, r, name, dot + 1, false, false)) return c->err->code;
     } else if (!strncmp(name, "incremental.", 12)) {
       if (strcmp(name + 12, "start_value") && strcmp(name + 12, "end_value") &&
           strcmp(name + 12, "last_value"))
@@ -607,13 +608,16 @@ static sl_status parse_endpoint(rctx *c, const sl_value *ep, rest_resource *r) {
         const sl_value *ty = sl_v_get(pv, "type");
         const char *tys = ty && ty->type == SL_V_STRING ? ty->u.s.ptr : "";
         if (!strcmp(tys, "resolve")) {
-          static const char *const rk[] = {"type", "resource", "field", NULL};
+          static const char *const rk[] = {"type", "resource", "field", "skip_null", NULL};
           if (check_keys(c, pv, rk, "a resolve param")) return c->err->code;
           const sl_value *res = sl_v_get(pv, "resource"), *fld = sl_v_get(pv, "field");
           if (!res || res->type != SL_V_STRING || !fld || fld->type != SL_V_STRING)
             return BAD(pv, "param '%s': resolve needs 'resource' and 'field' (strings)", k);
+          const sl_value *sn = sl_v_get(pv, "skip_null");
+          if (sn && sn->type != SL_V_BOOL)
+            return BAD(sn, "param '%s': skip_null must be true or false", k);
           if (set_parent(c, r, res, res->u.s.ptr)) return c->err->code;
-          if (add_resolve(c, r, k, fld->u.s.ptr, true)) return c->err->code;
+          if (add_resolve(c, r, k, fld->u.s.ptr, true, sn && sn->u.b)) return c->err->code;
           continue;
         }
         if (!strcmp(tys, "incremental")) {

@@ -80,6 +80,8 @@ typedef struct rest_resolve {
   const char *name;     /* placeholder / param name */
   const char *field;    /* dotted path in the parent record */
   bool in_query;        /* a param {type: resolve} not used in the path */
+  bool skip_null;       /* a parent whose field is null or missing makes no request
+                           (else it fails the resource) */
 } rest_resolve;
 
 typedef struct rest_incremental {

@@ -328,6 +328,7 @@ typedef struct series {
   sl_error err;
   int64_t max_pages;
   bool children;              /* its emitter has child resources */
+  const char *skipped;        /* the skip_null field the parent record lacks: no request */
   rest_resource *r;
   rest_client *cl;
   sl_emitter *em;
@@ -1050,6 +1051,16 @@ static sl_status series_setup(series *se, rest_resource *r, sl_emitter *em,
   se->em = em;
   sl_buf t = {0}, key = {0};
   sl_status st = SL_OK;
+  /* a parent whose skip_null field is null or missing gets no request series
+   * (a nullable link: an integration without an external business id) */
+  for (size_t i = 0; i < r->nresolves; i++) {
+    const sl_value *fv = sl_v_path(parent, r->resolves[i].field);
+    if (r->resolves[i].skip_null && (!fv || fv->type == SL_V_NULL)) {
+      se->skipped = r->resolves[i].field;
+      se->ps.done = true;
+      goto out;
+    }
+  }
   /* resolved values from the parent record */
   for (size_t i = 0; i < r->nresolves; i++) {
     const sl_value *fv = sl_v_path(parent, r->resolves[i].field);
@@ -1133,6 +1144,8 @@ typedef struct runner {
   sl_emitter **pool;
   size_t npool, nforks;
   sl_emitter **forks; /* every fork made, to join at the end */
+  size_t nskipped;    /* parents without a skip_null field: no series */
+  const char *skipped_field;
 } runner;
 
 static void runner_start_more(runner *run) {
@@ -1152,10 +1165,11 @@ static void runner_start_more(runner *run) {
       }
       sl_status st = series_setup(se, run->r, fork, run->recs[k]->root, &se->err);
       se->run = run;
-      if (st) {
+      if (st || se->skipped) {
         se->st = st;
         se->finished = true;
         run->pool[run->npool++] = fork;
+        if (!st && !run->nskipped++) run->skipped_field = se->skipped;
         continue;
       }
     }
@@ -1196,6 +1210,10 @@ static sl_status run_batch(sl_emitter *c, sl_doc **recs, size_t n, sl_error *err
   }
   runner_start_more(&run);
   st = sl_http_run(r->client->http, err);
+  if (run.nskipped)
+    SL_INFO("resource '%s': %zu of %zu '%s' records have no '%s' (null or missing): no request "
+            "for them (skip_null)",
+            r->name, run.nskipped, n, r->parent, run.skipped_field);
   /* The first failing series (in parent order) names the error. */
   for (size_t i = 0; i < run.n; i++) {
     series *se = &run.all[i];
@@ -1274,7 +1292,11 @@ sl_status rest_resource_run(sl_emitter *em, const sl_value *parent, void *ud, sl
   sl_status st = ensure_http(cl, err);
   if (st) return st;
   series se;
-  if ((st = series_setup(&se, r, em, parent, err))) {
+  if ((st = series_setup(&se, r, em, parent, err)) || se.skipped) {
+    if (se.skipped)
+      SL_INFO("resource '%s': the '%s' record has no '%s' (null or missing): no request for it "
+              "(skip_null)",
+              r->name, r->parent, se.skipped);
     series_free(&se);
     return st;
   }
@@ -1321,7 +1343,7 @@ sl_status sl__rest_run_together(sl_emitter **ems, size_t n, bool *done, sl_error
       st = series_setup(se, r, ems[j], NULL, err);
       se->run = &run;
       idx[m++] = j;
-      if (st) se->finished = true;
+      if (st || se->skipped) se->finished = true;
     }
     run.n = m;
     if (!st) {

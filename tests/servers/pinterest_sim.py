@@ -69,6 +69,31 @@ VIEWS = {
 }
 # Item fields that also carry a context id.
 FIELD_ALIASES = {"section_id": ("board_section_id",)}
+# Lists that answer for one record of another list named by a required query
+# parameter (path -> (param, list path)): the accounts an audience is shared
+# with are per audience; an audience of another account or business is 404.
+QUERY_PARENTS = {
+    "/ad_accounts/{ad_account_id}/audiences/shared/accounts":
+        ("audience_id", "/ad_accounts/{ad_account_id}/audiences"),
+    "/businesses/{business_id}/audiences/shared/accounts":
+        ("audience_id", "/businesses/{business_id}/audiences"),
+}
+# Item fields the spec marks nullable that link to another list: which
+# entries have them null (a deterministic share) and where real values come
+# from.  Integrations without an external business id have no commerce
+# integration; a product group promotion without a catalog product group
+# has no product group analytics.
+NULL_LINKS = {
+    ("/integrations", "external_business_id"): None,
+    ("/ad_accounts/{ad_account_id}/product_group_promotions", "catalog_product_group_id"):
+        "/catalogs/product_groups",
+}
+
+
+def null_link(index):
+    """Whether the entry at this position of its list has its nullable link
+    field null: every third one, never the first."""
+    return index % 3 == 1
 
 
 def size_scheme(path, n, depth):
@@ -112,6 +137,9 @@ class Entity:
         self.path = path
         self.item_schema = item_schema
         self.parent_vars = re.findall(r"{([^}]+)}", path)
+        self.query_parent = QUERY_PARENTS.get(path)
+        if self.query_parent:
+            self.parent_vars.append(self.query_parent[0])
         self.var = None          # the path variable these ids bind
         self.id_field = None
         self.extra_keys = []     # other fields that identify an item
@@ -207,6 +235,14 @@ class Entity:
             pins = self.world.all_entries(self.world.entity("/boards/{board_id}/pins"))
             if pins:
                 fields["pin_id"] = pins[h64("adpin", key) % len(pins)].id
+        for (path, field), src in NULL_LINKS.items():
+            if path != self.path:
+                continue
+            if null_link(index):
+                fields[field] = None
+            elif src:
+                real = self.world.all_entries(self.world.entity(src))
+                fields[field] = real[h64("link", key, field) % len(real)].id if real else None
         for var, val in ctx.items():
             if var == self.var:
                 continue
@@ -268,6 +304,8 @@ class World:
     def parent_entity(self, ent):
         """The entity whose entries give ent's path parents (None: top or
         a free path variable, see free_vars)."""
+        if ent.query_parent:
+            return self.entities[ent.query_parent[1]]
         if not ent.parent_vars or ent.parent_vars[-1] not in self.bindings:
             return None
         return self.binding_entity(ent.parent_vars[-1])
@@ -287,8 +325,8 @@ class World:
             out = list(ent.entries({}))
         else:
             out = []
-            for pe in self.all_entries(parent):
-                out.extend(ent.entries(pe.ctx))
+            for c in self.parent_contexts(ent):
+                out.extend(ent.entries(c))
         with self.lock:
             self.all_cache[ent.path] = out
         return out
@@ -297,6 +335,8 @@ class World:
         parent = self.parent_entity(ent)
         if parent is None:
             return [{}]
+        if ent.query_parent:
+            return [dict(pe.ctx, **{ent.query_parent[0]: pe.id}) for pe in self.all_entries(parent)]
         return [pe.ctx for pe in self.all_entries(parent)]
 
     def find(self, var, value, ctx):
@@ -312,7 +352,9 @@ class World:
         if idx is None:
             idx = {}
             for e in cands:
-                idx.setdefault(e.id if field == ent.id_field else e.fields.get(field), e)
+                v = e.id if field == ent.id_field else e.fields.get(field)
+                if v is not None:
+                    idx.setdefault(v, e)
             with self.lock:
                 self.index_cache[ik] = idx
         return idx.get(value)
@@ -391,8 +433,10 @@ class World:
             ent = self.binding_entity(vars_[-1])
             lst = next((v for v, (c, how) in VIEWS.items()
                         if c == ent.path and how == "all" and not v.startswith("/search")), ent.path)
-            out[op["path"]] = {"items": len(self.all_entries(ent)), "list": lst,
-                               "id_field": self.bindings[vars_[-1]][1]}
+            field = self.bindings[vars_[-1]][1]
+            ids = [e for e in self.all_entries(ent)
+                   if (e.id if field == ent.id_field else e.fields.get(field)) is not None]
+            out[op["path"]] = {"items": len(ids), "list": lst, "id_field": field}
         return out
 
 
@@ -880,12 +924,20 @@ class State:
         self.access_tokens = {}            # token -> expiry (epoch seconds)
         self.refresh_tokens = {args.refresh_token}
         self.token_serial = 0
-        self.page_cache = OrderedDict()
+        self.page_cache = OrderedDict()   # (path, query, ctx) -> (body, records)
+        self.rec_lock = threading.Lock()
+        self.records = {}                  # endpoint -> selector -> records served
         self.cache_bytes = 0
         self.page_lock = threading.Lock()
         self.httpd = None
         self.port = None
         self.stop = None
+
+    def count_records(self, endpoint, recs):
+        with self.rec_lock:
+            got = self.records.setdefault(endpoint, {})
+            for k, n in recs.items():
+                got[k] = got.get(k, 0) + n
 
     # tokens ----------------------------------------------------------
     def new_token(self, kind):
@@ -970,6 +1022,8 @@ class Handler(simcommon.JsonHandler):
             return
         if p == "/__admin/reset":
             self.state.stats.reset()
+            with self.state.rec_lock:
+                self.state.records.clear()
             with self.state.faults.lock:
                 self.state.faults.attempts.clear()
                 self.state.faults.last_faulted.clear()
@@ -995,6 +1049,8 @@ class Handler(simcommon.JsonHandler):
         st = self.state
         if p == "/__admin/stats":
             snap = st.stats.snapshot(st.faults)
+            with st.rec_lock:
+                snap["records"] = {k: dict(v) for k, v in sorted(st.records.items())}
             snap["config"] = self.config()
             return self.send_json(200, snap)
         if p == "/__admin/expected":
@@ -1102,9 +1158,11 @@ class Handler(simcommon.JsonHandler):
                                       endpoint=endpoint)
             if op is None:
                 return self.error(404, "Not found: %s%s" % (BASE, path), endpoint=endpoint)
-            status, body = self.answer(op, ctx)
+            status, body, recs = self.answer(op, ctx)
             st.stats.count(endpoint, status, "truncate" if truncate else None)
             self.send_body(status, body, truncate=truncate)
+            if not truncate:
+                st.count_records(endpoint, recs)
         except ApiError as e:
             self.error(e.status, e.message, e.headers, endpoint=endpoint)
         except Exception as e:
@@ -1115,24 +1173,26 @@ class Handler(simcommon.JsonHandler):
             st.faults.leave()
 
     def answer(self, op, ctx):
+        """200, the body, and its records (see records_of)."""
         st = self.state
         self.validate(op, ctx)
         ck = (op["path"], self.req_query_string, tuple(sorted(ctx.items())))
         with st.page_lock:
-            body = st.page_cache.get(ck)
-            if body is not None:
+            got = st.page_cache.get(ck)
+            if got is not None:
                 st.page_cache.move_to_end(ck)
-                return 200, body
+                return 200, got[0], got[1]
         obj = self.build(op, ctx)
         body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        recs = records_of(obj)
         with st.page_lock:
             if ck not in st.page_cache:
-                st.page_cache[ck] = body
+                st.page_cache[ck] = (body, recs)
                 st.cache_bytes += len(body)
             while st.cache_bytes > st.args.cache_mb * 1048576 and st.page_cache:
                 _, old = st.page_cache.popitem(last=False)
-                st.cache_bytes -= len(old)
-        return 200, body
+                st.cache_bytes -= len(old[0])
+        return 200, body, recs
 
     def validate(self, op, ctx):
         st = self.state
@@ -1183,6 +1243,23 @@ class Handler(simcommon.JsonHandler):
         # the ids in the path must exist
         for var, val in ctx.items():
             if var in st.world.bindings:
+                if st.world.find(var, val, ctx) is None:
+                    raise ApiError(404, "%s %s not found" % (var, val))
+        # so must the ids of id parameters (campaign_ids, product_group_ids,
+        # audience_id of a shared-accounts list: one of that account's)
+        qp = QUERY_PARENTS.get(op["path"])
+        if qp:
+            val = first(q, qp[0])
+            if not any(e.id == val for e in st.world.entities[qp[1]].entries(ctx)):
+                raise ApiError(404, "%s %s not found" % (qp[0], val))
+        for p in op["parameters"]:
+            name = p["name"]
+            if p["in"] != "query" or name not in q or (qp and name == qp[0]):
+                continue
+            var = name[:-1] if name.endswith("_ids") else name if name.endswith("_id") else None
+            if var not in st.world.bindings:
+                continue
+            for val in multi(q, name):
                 if st.world.find(var, val, ctx) is None:
                     raise ApiError(404, "%s %s not found" % (var, val))
 
@@ -1271,6 +1348,9 @@ class Handler(simcommon.JsonHandler):
     def build_list(self, op, ctx, req):
         st = self.state
         pg = op["pagination"]
+        qp = QUERY_PARENTS.get(op["path"])
+        if qp:
+            ctx = dict(ctx, **{qp[0]: first(self.query, qp[0])})
         ent, entries = st.world.list_entries(op["path"], ctx)
         entries = self.filter(op, ent, entries)
         schema = st.spec.list_item_schema(op)
@@ -1373,6 +1453,24 @@ class Handler(simcommon.JsonHandler):
                         v[var] = val
             out.append(v)
         return out
+
+
+def records_of(obj):
+    """The records a body holds for each data selector a client may use:
+    "$" (a top-level array's elements, or the object itself) and each
+    top-level member (a list's elements, an object as one, null as none)."""
+    if isinstance(obj, list):
+        return {"$": len(obj)}
+    out = {"$": 1}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(v, list):
+                out[k] = len(v)
+            elif isinstance(v, dict):
+                out[k] = 1
+            elif v is None:
+                out[k] = 0
+    return out
 
 
 def fmt_num(x):

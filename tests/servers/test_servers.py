@@ -208,7 +208,16 @@ VAR_SOURCES = {
 }
 ID_LIST_PARAMS = {"campaign_ids": "campaign_id", "ad_group_ids": "ad_group_id", "ad_ids": "ad_id",
                   "pin_ids": "pin_id", "campaign_id": "campaign_id", "ad_group_id": "ad_group_id",
-                  "audience_id": "audience_id", "catalog_id": None, "product_group_ids": None}
+                  "audience_id": "audience_id", "catalog_id": None,
+                  "product_group_ids": "product_group_id"}
+# Required id parameters that name a record of a list below the path's
+# parent (the simulator's QUERY_PARENTS): (path, param) -> list.
+QUERY_ID_SOURCES = {
+    ("/ad_accounts/{ad_account_id}/audiences/shared/accounts", "audience_id"):
+        "/ad_accounts/{ad_account_id}/audiences",
+    ("/businesses/{business_id}/audiences/shared/accounts", "audience_id"):
+        "/businesses/{business_id}/audiences",
+}
 
 
 class IdResolver:
@@ -248,13 +257,16 @@ class IdResolver:
         pvars = re.findall(r"{([^}]+)}", src)
         var = VAR_NAME[(src, field)]
         if not pvars:
-            return [dict(ctx, **{var: it[field]}) for it in self.items(src)]
+            # a null link (an integration without an external business id) is no id
+            return [dict(ctx, **{var: it[field]}) for it in self.items(src)
+                    if it[field] is not None]
         parent_var = pvars[-1]
         psrc, pfield = VAR_SOURCES[parent_var]
         parents = [ctx] if parent_var in ctx else self._all(psrc, pfield, ctx)
         out = []
         for p in parents:
-            out.extend(dict(p, **{var: it[field]}) for it in self.items(fill(src, p)))
+            out.extend(dict(p, **{var: it[field]}) for it in self.items(fill(src, p))
+                       if it[field] is not None)
         return out
 
 
@@ -273,6 +285,10 @@ def sample_params(op, ctx, resolver):
         if p["in"] != "query" or not p.get("required"):
             continue
         name, s = p["name"], p["schema"]
+        qsrc = QUERY_ID_SOURCES.get((op["path"], name))
+        if qsrc:
+            q[name] = ctx[name] if name in ctx else resolver.items(fill(qsrc, ctx))[0]["id"]
+            continue
         if name == "start_date":
             q[name] = "2024-01-01"
         elif name == "end_date":
@@ -555,6 +571,12 @@ class TestPinterestOperations(PinterestBase):
             elif path == "/users/{username}/interests/follow":
                 st, _, me = self.srv.get("/v5/user_account")
                 ctxs = [{"username": me["username"]}]
+            elif (path, "audience_id") in QUERY_ID_SOURCES:
+                # one series per audience of each account / business
+                qsrc = QUERY_ID_SOURCES[(path, "audience_id")]
+                src, field = VAR_SOURCES[pvars[-1]]
+                ctxs = [dict(c, audience_id=it["id"]) for c in r._all(src, field, {})
+                        for it in r.items(fill(qsrc, c))]
             else:
                 src, field = VAR_SOURCES[pvars[-1]]
                 ctxs = r._all(src, field, {})

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rest/rest_int.h"
+#include "sluice/json.h"
 #include "sluice/package.h"
 #include "sluice/source.h"
 #include "source/source_int.h"
@@ -65,6 +66,51 @@ TEST(valid_source_with_strings_defaults_and_children) {
   CHECK_INT(rp->nresolves, 1);
   CHECK(!rp->resolves[0].in_query);
   sl_source_free(s);
+}
+
+/* skip_null: a parent record whose field is null or missing makes no request
+ * (the client's base_url is unreachable, so a request would fail the run);
+ * without it such a parent fails the resource with the field named. */
+TEST(resolve_skip_null) {
+  sl_error err;
+  sl_source *s = src(HEAD "resources:\n"
+                          "  - name: integrations\n"
+                          "  - name: commerce\n"
+                          "    endpoint:\n"
+                          "      path: commerce/{ebid}\n"
+                          "      params:\n"
+                          "        ebid: {type: resolve, resource: integrations, field: ebid,"
+                          " skip_null: true}\n"
+                          "  - name: strict\n"
+                          "    endpoint:\n"
+                          "      path: strict/{ebid}\n"
+                          "      params:\n"
+                          "        ebid: {type: resolve, resource: integrations, field: ebid}\n",
+                     &err);
+  CHECK_MSG(s != NULL, "%s:%d:%d: %s", err.file, err.line, err.col, err.msg);
+  if (!s) return;
+  rest_resource *c = sl_source_find(s, "commerce")->ud;
+  CHECK_INT(c->nresolves, 1);
+  CHECK(c->resolves[0].skip_null && !c->resolves[0].in_query);
+  rest_resource *strict = sl_source_find(s, "strict")->ud;
+  CHECK(!strict->resolves[0].skip_null);
+  const char *null_field = "{\"id\": 1, \"ebid\": null}", *no_field = "{\"id\": 2}";
+  sl_doc *d = sl_json_parse_doc(null_field, strlen(null_field), "parent", &err);
+  sl_doc *m = sl_json_parse_doc(no_field, strlen(no_field), "parent", &err);
+  CHECK(d && m);
+  CHECK_OK(rest_resource_run(NULL, d->root, c, &err)); /* null: no request */
+  CHECK_OK(rest_resource_run(NULL, m->root, c, &err)); /* missing: no request */
+  CHECK_INT(rest_resource_run(NULL, d->root, strict, &err), SL_SOURCE);
+  CHECK_CONTAINS(err.msg, "has no usable field 'ebid'");
+  sl_doc_free(d);
+  sl_doc_free(m);
+  sl_source_free(s);
+  /* skip_null takes a boolean */
+  s = src(HEAD "resources:\n  - name: a\n  - name: b\n    endpoint:\n      path: b/{x}\n"
+               "      params:\n        x: {type: resolve, resource: a, field: x, skip_null: yes_please}\n",
+          &err);
+  CHECK(!s);
+  CHECK_CONTAINS(err.msg, "skip_null must be true or false");
 }
 
 TEST(unknown_endpoint_key_suggests) {
