@@ -359,7 +359,8 @@ static sl_status parse_headers(rctx *c, const sl_value *v, const char *const **o
 /* ---- the client (shared by the resources of one YAML) ----------------------------- */
 
 static const char *const client_keys[] = {"base_url", "headers", "auth", "paginator",
-                                          "max_per_host", NULL};
+                                          "max_per_host", "max_attempts", "request_timeout",
+                                          NULL};
 
 static sl_status get_client(rctx *c, const sl_value *top, rest_client **out) {
   for (size_t i = 0; i < c->s->nres; i++) {
@@ -377,6 +378,13 @@ static sl_status get_client(rctx *c, const sl_value *top, rest_client **out) {
   cl->refs = 0;
   cl->source_name = c->s->name;
   cl->max_per_host = 8;
+  /* dlt's [runtime] names give the defaults; the client's keys win. */
+  if (c->env && c->env->config) {
+    int64_t n = sl_config_get_int(c->env->config, "runtime.request_max_attempts", 0);
+    if (n > 0) cl->max_attempts = (int)(n > 100 ? 100 : n);
+    n = sl_config_get_int(c->env->config, "runtime.request_timeout", 0);
+    if (n > 0) cl->timeout_s = (int)(n > 86400 ? 86400 : n);
+  }
   if (!top) return SL_OK;
   if (want_map(c, top, "client")) return c->err->code;
   if (check_keys(c, top, client_keys, "client")) return c->err->code;
@@ -394,6 +402,16 @@ static sl_status get_client(rctx *c, const sl_value *top, rest_client **out) {
     int64_t n;
     if (xint(c, x, "max_per_host", 1, &n)) return c->err->code;
     cl->max_per_host = (int)(n > 256 ? 256 : n);
+  }
+  if ((x = sl_v_get(top, "max_attempts"))) {
+    int64_t n;
+    if (xint(c, x, "max_attempts", 1, &n)) return c->err->code;
+    cl->max_attempts = (int)(n > 100 ? 100 : n);
+  }
+  if ((x = sl_v_get(top, "request_timeout"))) {
+    int64_t n;
+    if (xint(c, x, "request_timeout", 1, &n)) return c->err->code;
+    cl->timeout_s = (int)(n > 86400 ? 86400 : n);
   }
   if (cl->auth.type == AUTH_OAUTH_REFRESH) {
     const char *base = c->env && c->env->base_dir ? c->env->base_dir : ".";

@@ -105,6 +105,8 @@ typedef struct rest_client {
   const char *state_file;     /* rotated refresh tokens are kept here */
   sl_http *http;
   int max_per_host;
+  int max_attempts; /* 0: the HTTP engine's default (5) */
+  int timeout_s;    /* whole request; 0: the engine's default (300 s) */
   sl_http_stats reported;     /* figures already handed to the progress collector */
 } rest_client;
 

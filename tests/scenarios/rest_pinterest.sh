@@ -3,7 +3,8 @@
 # v5 simulator: OAuth refresh-token flow, bookmark pagination, parent -> child
 # (ad accounts -> campaigns/ad groups/ads, boards -> sections -> pins). Row
 # counts per table must equal the simulator's /__admin/expected, also with
-# 10 % 5xx, 5 % 429 and 2 % truncated bodies.
+# 10 % 5xx, 5 % 429 and 2 % truncated bodies, and in a storm of 20 % 5xx,
+# 10 % 429, 5 % truncated bodies and slow answers (same content as clean).
 set -u
 SLUICE=${SLUICE:?path of the sluice binary}
 SRC=${SL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -74,6 +75,27 @@ start_sim --fail-5xx 0.1 --fail-429 0.05 --truncate 0.02 --truncate-mode mixed -
 load_and_compare faults
 faults=$(curl -s "$BASE/__admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["faults_total"])')
 check "faults were injected ($faults)" test "$faults" -gt 0
+# The storm: 20 % 5xx, 10 % 429 with Retry-After, 5 % truncated bodies, slow
+# answers (20-50 ms). A third of the attempts fail, so a request gets 12 tries
+# ([runtime] request_max_attempts, dlt's name); every table must match, also
+# in content: the same rows as the clean run, whatever the order.
+start_sim --fail-5xx 0.2 --fail-429 0.1 --truncate 0.05 --truncate-mode mixed --retry-after 0.1 \
+  --latency-ms 20 --latency-jitter-ms 30 --fault-seed 7
+export RUNTIME__REQUEST_MAX_ATTEMPTS=12
+load_and_compare storm
+unset RUNTIME__REQUEST_MAX_ATTEMPTS
+stats=$(curl -s "$BASE/__admin/stats")
+read -r faults reqs < <(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["faults_total"], d["requests"])' "$stats")
+check "storm: a fifth or more of $reqs requests faulted ($faults)" test $((faults * 5)) -ge "$reqs" -a "$faults" -gt 0
+content() { # label table: a hash of the rows without load ids and _dlt ids
+  (cd "$WORK/$1" && "$SLUICE" pipeline pinterest query --pipelines-dir .sluice/pipelines --format csv \
+    "SELECT md5(string_agg(h, ',' ORDER BY h)) FROM (SELECT md5(CAST(COLUMNS(c -> c NOT LIKE '_dlt_%') AS VARCHAR)) AS h FROM $2)" 2>&1) | tail -1
+}
+for t in ad_accounts campaigns ads board_section_pins pins; do
+  a=$(content clean $t)
+  b=$(content storm $t)
+  check "storm: $t holds the same rows as the clean run ($a vs $b)" test -n "$a" -a "$a" = "$b"
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
