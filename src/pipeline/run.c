@@ -402,20 +402,96 @@ static sl_status remove_jobs(sl_package *pkg, sl_job_state js, sl_error *err) {
   return st;
 }
 
-static sl_schema *starting_schema(sl_pipeline *p, const char *name, sl_error *err) {
-  if (p->schema) return sl_schema_clone(p->schema);
-  if (p->import_schema_path) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.schema.yaml", p->import_schema_path, name);
-    struct stat sb;
-    if (stat(path, &sb) == 0) {
-      SL_INFO("importing schema %s", path);
-      return sl_schema_load_file(path, err);
-    }
+/* ---- the import schema -------------------------------------------------------------------
+ * <import_schema_path>/<schema>.schema.yaml is the schema a pipeline starts
+ * from, and, as in dlt, it is imported again whenever it changed since the
+ * last import: it then replaces the pipeline's schema (the version carries
+ * on), and what the data adds is inferred again on top of it. The content
+ * hash of the schema last imported is kept in the working folder, in
+ * import_schema.hash as "<schema name> <hash>", written once a package
+ * normalized from it is complete. */
+
+#define IMPORT_LINE 512 /* "<schema name> <hash>\n" */
+
+static void import_hash_path(const sl_pipeline *p, char *out, size_t n) {
+  snprintf(out, n, "%s/import_schema.hash", p->working_dir);
+}
+
+static bool import_line_is(const sl_pipeline *p, const char *line) {
+  char path[4096];
+  import_hash_path(p, path, sizeof path);
+  char *text = NULL;
+  size_t len = 0;
+  sl_error ignore;
+  if (sl_read_file(path, &text, &len, &ignore)) return false; /* never imported here */
+  bool same = len == strlen(line) && memcmp(text, line, len) == 0;
+  free(text);
+  return same;
+}
+
+/* Copy the pipeline's version and hash history onto the import replacing it,
+ * so that normalize bumps the version past the pipeline's. */
+static sl_status carry_version(sl_schema *imp, const sl_schema *cur, sl_error *err) {
+  imp->version = cur->version;
+  memcpy(imp->version_hash, cur->version_hash, sizeof imp->version_hash);
+  for (int i = 0; i < 10; i++) {
+    free(imp->previous_hashes[i]);
+    imp->previous_hashes[i] = NULL;
   }
-  sl_schema *s = sl_schema_new(name);
-  if (!s) sl_error_set(err, SL_NOMEM, "out of memory");
-  return s;
+  for (int i = 0; i < 10 && cur->previous_hashes[i]; i++)
+    if (!(imp->previous_hashes[i] = strdup(cur->previous_hashes[i])))
+      return sl_error_set(err, SL_NOMEM, "out of memory");
+  sl_schema_touch(imp);
+  return SL_OK;
+}
+
+/* The schema a normalize starts from: the committed one, or the import schema
+ * on the first run and whenever its content changed. When the import is used,
+ * line gets what import_schema.hash is to hold once the package is complete;
+ * else "". */
+static sl_schema *starting_schema(sl_pipeline *p, const char *name, char line[IMPORT_LINE],
+                                  sl_error *err) {
+  line[0] = '\0';
+  char path[4096] = "";
+  struct stat sb;
+  if (p->import_schema_path) {
+    snprintf(path, sizeof path, "%s/%s.schema.yaml", p->import_schema_path, name);
+    if (stat(path, &sb) != 0) path[0] = '\0';
+  }
+  if (!path[0]) {
+    sl_schema *s = p->schema ? sl_schema_clone(p->schema) : sl_schema_new(name);
+    if (!s) sl_error_set(err, SL_NOMEM, "out of memory");
+    return s;
+  }
+  sl_schema *imp = sl_schema_load_file(path, err);
+  if (!imp) return NULL;
+  char hash[48];
+  int n = -1;
+  if (!sl_schema_content_hash(imp, hash)) n = snprintf(line, IMPORT_LINE, "%s %s\n", name, hash);
+  if (n < 0 || n >= IMPORT_LINE) {
+    sl_schema_free(imp);
+    sl_error_set(err, SL_SCHEMA, "cannot hash the import schema %s", path);
+    return NULL;
+  }
+  if (p->schema && import_line_is(p, line)) {
+    line[0] = '\0';
+    sl_schema_free(imp);
+    imp = sl_schema_clone(p->schema);
+    if (!imp) sl_error_set(err, SL_NOMEM, "out of memory");
+    return imp;
+  }
+  if (p->schema) {
+    SL_INFO("the import schema %s changed since it was last imported: it replaces schema %s "
+            "version %lld",
+            path, p->schema->name, (long long)p->schema->version);
+    if (carry_version(imp, p->schema, err)) {
+      sl_schema_free(imp);
+      return NULL;
+    }
+  } else {
+    SL_INFO("importing schema %s", path);
+  }
+  return imp;
 }
 
 static sl_status normalize_package_(sl_pipeline *p, sl_package *pkg, sl_error *err);
@@ -439,7 +515,8 @@ static sl_status normalize_package_(sl_pipeline *p, sl_package *pkg, sl_error *e
   free(mtext);
   if (!m) return err->code;
   const char *sname = sl_v_str(sl_v_get(m->root, "schema_name"), p->name);
-  sl_schema *schema = starting_schema(p, sname, err);
+  char imported[IMPORT_LINE];
+  sl_schema *schema = starting_schema(p, sname, imported, err);
   if (!schema) {
     sl_doc_free(m);
     return err->code ? err->code : SL_SCHEMA;
@@ -509,6 +586,12 @@ static sl_status normalize_package_(sl_pipeline *p, sl_package *pkg, sl_error *e
   sl_schema_free(schema);
   sl__crash_point("normalize_commit");
   if (!st) st = sl_package_set_state(pkg, SL_PKG_NORMALIZED, err);
+  /* The package now carries the imported schema to its load: not again. */
+  if (!st && imported[0]) {
+    char path[4096];
+    import_hash_path(p, path, sizeof path);
+    st = sl_write_file_atomic(path, imported, strlen(imported), err);
+  }
   if (!st)
     sl__pipeline_progress(p, "normalize: package %s, %llu rows in %.2f s", id,
                           (unsigned long long)rows, now_s() - t0);

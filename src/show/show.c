@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sluice/log.h"
 #include "sluice/ops.h"
@@ -100,6 +101,36 @@ static bool host_ok(struct MHD_Connection *c, unsigned port) {
   snprintf(d, sizeof d, "[::1]:%u", port);
   return !strcmp(h, a) || !strcmp(h, b) || !strcmp(h, d) || !strcmp(h, "127.0.0.1") ||
          !strcmp(h, "localhost");
+}
+
+/* A browser says where an API request comes from: a page on another site
+ * (<img src=http://127.0.0.1:PORT/api/query?...>, fetch, a form) gets a
+ * Sec-Fetch-Site other than same-origin/none, or an Origin that is not ours.
+ * True (and why in `why`) when the request is to be refused. Clients that send
+ * neither header (curl, scripts) are not browsers and pass. */
+static bool cross_site(struct MHD_Connection *c, unsigned port, char *why, size_t n) {
+  const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+  if (site && strcasecmp(site, "same-origin") && strcasecmp(site, "none")) {
+    snprintf(why, n,
+             "cross-site request refused (Sec-Fetch-Site: %.40s): the show API answers only "
+             "its own page, http://127.0.0.1:%u/",
+             site, port);
+    return true;
+  }
+  const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+  if (origin) {
+    char a[64], b[64];
+    snprintf(a, sizeof a, "http://127.0.0.1:%u", port);
+    snprintf(b, sizeof b, "http://localhost:%u", port);
+    if (strcasecmp(origin, a) && strcasecmp(origin, b)) {
+      snprintf(why, n,
+               "cross-origin request refused (Origin: %.80s): the show API answers only its "
+               "own page, http://127.0.0.1:%u/",
+               origin, port);
+      return true;
+    }
+  }
+  return false;
 }
 
 static bool table_known(const sl_pipeline *p, const char *name) {
@@ -229,6 +260,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   SL_DEBUG("show: GET %s", url);
   if (!strcmp(url, "/") || !strcmp(url, "/index.html"))
     return reply(c, 200, "text/html; charset=utf-8", SL_SHOW_PAGE, sizeof SL_SHOW_PAGE - 1);
+  /* the page may be opened from anywhere (a link); what it reads may not */
+  char why[256];
+  if (cross_site(c, s->port, why, sizeof why)) return reply_error(c, 403, why);
   pthread_mutex_lock(&s->mu);
   enum MHD_Result r;
   sl_error err;

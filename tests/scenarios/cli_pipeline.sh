@@ -55,6 +55,13 @@ check "info lists pending" contains "$out" "pending packages: none"
 check "info shows state" contains "$out" '"pipeline_name": "clipipe"'
 out=$(cd "$P" && "$SLUICE" pipeline clipipe query --pipelines-dir wd --format csv "SELECT count(*) AS n FROM pins__tags" 2>&1)
 check "query" contains "$out" "1"
+# Every type prints its value, not a blank: inserted_at of _dlt_loads is a TIMESTAMPTZ.
+out=$("$SLUICE" pipeline clipipe query --pipelines-dir "$P/wd" "SELECT inserted_at FROM _dlt_loads" 2>&1)
+check "timestamptz shown in the table: $out" grep -Eq '^20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:.]+\+00 *$' <<< "$out"
+out=$("$SLUICE" pipeline clipipe query --pipelines-dir "$P/wd" --format csv "SELECT TIMESTAMPTZ '2024-01-02 03:04:05+02' AS ts, DATE '2024-01-02' AS d, TIME '10:11:12' AS t, 1.50::DECIMAL(6,2) AS dec, [1, 2] AS l, {'a': 1} AS s" 2>&1)
+check "csv of timestamptz, date, time, decimal, list, struct: $out" test "$(tail -n 1 <<< "$out")" = "2024-01-02 01:04:05+00,2024-01-02,10:11:12,1.50,\"[1, 2]\",{'a': 1}"
+out=$("$SLUICE" pipeline clipipe query --pipelines-dir "$P/wd" --format json "SELECT TIMESTAMPTZ '2024-01-02 03:04:05+00' AS ts, [1, 2] AS l" 2>&1)
+check "json of timestamptz and list: $out" test "$out" = '{"ts":"2024-01-02 03:04:05+00","l":"[1, 2]"}'
 
 # A bad file: exit 3, one line with file:line:col, nothing loaded.
 printf '{"id": 3}\n{"id": 4,, "x": 1}\n' > "$P/data/b.jsonl"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The show server over HTTP (curl): bound to 127.0.0.1 only, read-only, the
 # JSON endpoints the page uses, escaping of hostile data, paging, refused
-# writes, wrong Host and methods, a taken port.
+# writes, wrong Host and methods, cross-site requests, a taken port.
 set -u
 SLUICE=${SLUICE:?path of the sluice binary}
 WORK=$(mktemp -d /tmp/sl_show_XXXXXX)
@@ -84,6 +84,36 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x=1 "${URL}api/query")
 check "POST refused" test "$code" = 405
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: attacker.example:$PORT" "${URL}api/overview")
 check "foreign Host refused (DNS rebinding)" test "$code" = 403
+# Cross-site requests a browser marks (a page elsewhere firing at the API) are
+# refused; the page's own requests, and clients that are not browsers, pass.
+QS="${URL}api/query?sql=select%201%20as%20one"
+code=$(curl -s -o "$WORK/b" -w '%{http_code}' -H "Origin: http://evil.example" "$QS")
+check "cross-site Origin refused 403" test "$code" = 403
+check "cross-site refusal says why" contains "$(json_get "$(cat "$WORK/b")" 'd["error"]')" "cross-origin request refused (Origin: http://evil.example)"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Origin: http://127.0.0.1:1" "$QS")
+check "Origin of another local port refused" test "$code" = 403
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Origin: null" "$QS")
+check "opaque Origin refused" test "$code" = 403
+code=$(curl -s -o "$WORK/b" -w '%{http_code}' -H "Sec-Fetch-Site: cross-site" -H "Sec-Fetch-Mode: no-cors" -H "Sec-Fetch-Dest: image" "$QS")
+check "Sec-Fetch-Site cross-site refused 403 (<img src>)" test "$code" = 403
+check "Sec-Fetch-Site refusal says why" contains "$(json_get "$(cat "$WORK/b")" 'd["error"]')" "cross-site request refused (Sec-Fetch-Site: cross-site)"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Sec-Fetch-Site: same-site" "${URL}api/overview")
+check "Sec-Fetch-Site same-site refused" test "$code" = 403
+code=$(curl -s -o "$WORK/b" -w '%{http_code}' -H "Sec-Fetch-Site: same-origin" -H "Origin: http://127.0.0.1:$PORT" "$QS")
+check "same-origin accepted" test "$code" = 200
+check "same-origin answered" test "$(json_get "$(cat "$WORK/b")" 'd["rows"][0]["one"]')" = 1
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Origin: http://localhost:$PORT" "$QS")
+check "Origin localhost accepted" test "$code" = 200
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Sec-Fetch-Site: none" "${URL}api/overview")
+check "Sec-Fetch-Site none (typed URL) accepted" test "$code" = 200
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Sec-Fetch-Site: cross-site" -H "Sec-Fetch-Mode: navigate" "$URL")
+check "the page opens from a link elsewhere" test "$code" = 200
+code=$(python3 -c 'import sys, urllib.request as u
+r = u.Request(sys.argv[1], headers={"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-site"})
+try: print(u.urlopen(r).status)
+except u.HTTPError as e: print(e.code)' "${URL}api/table?name=pins")
+check "cross-site table read refused (urllib)" test "$code" = 403
+
 code=$(curl -s -o /dev/null -w '%{http_code}' "${URL}nope")
 check "unknown path 404" test "$code" = 404
 tr=$(curl -s "${URL}api/traces")

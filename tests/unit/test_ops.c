@@ -313,6 +313,104 @@ TEST(info_json_and_drop) {
   free(d);
 }
 
+/* ---- query: every DuckDB type prints as its VARCHAR text ------------------------- */
+
+static char *query_text(sl_pipeline *p, const char *sql, sl_query_format fmt) {
+  sl_buf out = {0};
+  sl_error err;
+  if (sl_pipeline_query(p, sql, fmt, &out, &err) != SL_OK) {
+    fprintf(stderr, "  query failed: %s\n", err.msg);
+    sl_buf_free(&out);
+    return NULL;
+  }
+  return sl_buf_steal(&out, NULL);
+}
+
+TEST(query_renders_every_type) {
+  char *d = tmpdir();
+  g_fail = 0;
+  sl_pipeline *p = open_pages(d);
+  CHECK(p != NULL);
+  sl_error err;
+  CHECK_MSG(sl_pipeline_run(p, NULL, &err) == SL_OK, "%s", err.msg);
+  /* Each column with the text DuckDB's CAST(... AS VARCHAR) gives it. */
+  static const struct {
+    const char *expr, *text;
+  } cols[] = {
+      {"TIMESTAMPTZ '2024-01-02 03:04:05.123+02'", "2024-01-02 01:04:05.123+00"},
+      {"TIMESTAMP '2024-01-02 03:04:05'", "2024-01-02 03:04:05"},
+      {"TIMESTAMP_NS '2024-01-02 03:04:05.123456789'", "2024-01-02 03:04:05.123456789"},
+      {"TIMESTAMP_MS '2024-01-02 03:04:05.123'", "2024-01-02 03:04:05.123"},
+      {"TIMESTAMP_S '2024-01-02 03:04:05'", "2024-01-02 03:04:05"},
+      {"DATE '2024-01-02'", "2024-01-02"},
+      {"TIME '03:04:05.5'", "03:04:05.5"},
+      {"TIMETZ '03:04:05+02'", "03:04:05+02"},
+      {"INTERVAL 3 DAY + INTERVAL 2 HOUR", "3 days 02:00:00"},
+      {"'0aa1f2a4-6a3c-4f3f-9c8b-7f5f3e1b2c3d'::UUID", "0aa1f2a4-6a3c-4f3f-9c8b-7f5f3e1b2c3d"},
+      {"'ffffffff-0000-0000-0000-000000000001'::UUID", "ffffffff-0000-0000-0000-000000000001"},
+      {"[1, NULL, 3]", "[1, NULL, 3]"},
+      {"{'a': 1, 'b': 'x', 'c': NULL}", "{'a': 1, 'b': x, 'c': NULL}"},
+      {"MAP {'k': 1}", "{k=1}"},
+      {"[1, 2]::INTEGER[2]", "[1, 2]"},
+      {"[{'t': TIMESTAMPTZ '2024-01-02 00:00:00+00'}]", "[{'t': '2024-01-02 00:00:00+00'}]"},
+      {"union_value(k := 7)::UNION(k INTEGER, s VARCHAR)", "7"},
+      {"-1.25::DECIMAL(4,2)", "-1.25"},
+      {"-12345678901.25::DECIMAL(18,2)", "-12345678901.25"},
+      {"1.5::DECIMAL(38,4)", "1.5000"},
+      {"-170141183460469231731687303715884105727::HUGEINT", "-170141183460469231731687303715884105727"},
+      {"340282366920938463463374607431768211455::UHUGEINT", "340282366920938463463374607431768211455"},
+      {"(-123456789012345678901234567890)::VARINT", "-123456789012345678901234567890"},
+      {"'y'::ENUM('x', 'y')", "y"},
+      {"'ab'::BLOB", "ab"},
+      {"'1010101011'::BIT", "1010101011"},
+      {"(-128)::TINYINT", "-128"},
+      {"0.1::DOUBLE", "0.1"},
+      {"true", "true"},
+      {"'héllo'", "héllo"},
+  };
+  size_t n = sizeof cols / sizeof cols[0];
+  sl_buf sql = {0}, csv = {0};
+  sl_buf_puts(&sql, "SELECT ");
+  for (size_t i = 0; i < n; i++) {
+    sl_buf_printf(&sql, "%s%s AS c%zu", i ? ", " : "", cols[i].expr, i);
+    sl_buf_printf(&csv, "%sc%zu", i ? "," : "", i);
+  }
+  sl_buf_putc(&csv, '\n');
+  for (size_t i = 0; i < n; i++) {
+    const char *t = cols[i].text;
+    bool quote = strpbrk(t, ",\"") != NULL;
+    sl_buf_printf(&csv, "%s%s%s%s", i ? "," : "", quote ? "\"" : "", t, quote ? "\"" : "");
+  }
+  sl_buf_putc(&csv, '\n');
+  char *got = query_text(p, sql.data, SL_QF_CSV);
+  CHECK_STR(got, csv.data);
+  free(got);
+  /* JSON: text as strings, numbers as numbers, NULL as null */
+  got = query_text(p,
+                   "SELECT TIMESTAMPTZ '2024-01-02 03:04:05+00' AS ts, 2.50::DECIMAL(5,2) AS d, "
+                   "[1, 2] AS l, {'a': 'b'} AS s, NULL::TIMESTAMPTZ AS n",
+                   SL_QF_JSON);
+  CHECK_STR(got, "{\"ts\":\"2024-01-02 03:04:05+00\",\"d\":2.50,\"l\":\"[1, 2]\","
+                 "\"s\":\"{'a': b}\",\"n\":null}\n");
+  free(got);
+  /* table: the load's own timestamptz column is not blank */
+  got = query_text(p, "SELECT inserted_at, DATE '2024-01-02' AS d FROM _dlt_loads", SL_QF_TABLE);
+  CHECK_CONTAINS(got, "+00  2024-01-02\n");
+  CHECK_CONTAINS(got, "(1 row)");
+  free(got);
+  got = query_text(p, "SELECT [TIMESTAMPTZ '2024-01-02 03:04:05+00'] AS l, NULL AS n", SL_QF_TABLE);
+  CHECK_STR(got, "l                           n\n"
+                 "--------------------------  ----\n"
+                 "['2024-01-02 03:04:05+00']  NULL\n"
+                 "(1 row)\n");
+  free(got);
+  sl_buf_free(&sql);
+  sl_buf_free(&csv);
+  sl_pipeline_close(p);
+  sl_rm_rf(d, NULL);
+  free(d);
+}
+
 /* ---- show ----------------------------------------------------------------------- */
 
 static size_t collect(char *ptr, size_t size, size_t n, void *ud) {

@@ -1,8 +1,9 @@
 /* Tests for the pipeline against real files and a real DuckDB file: run → rows,
  * append twice, replace, merge, a bad JSON file (error with file:line:col and
  * nothing loaded), --limit, the lock, sync after deleting the working dir, a
- * resource written in C, and a run killed at every stage boundary and then
- * finished by the next (each in a forked child). */
+ * resource written in C, the import schema (first run, and again when the file
+ * changes), and a run killed at every stage boundary and then finished by the
+ * next (each in a forked child). */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -223,6 +224,94 @@ TEST(run_merge) {
   /* id 2's old child rows are gone, its new ones are there: a(1) b(1) c(3) x y. */
   CHECK_INT(count_rows(p, "pins__tags"), 5);
   sl_pipeline_close(p);
+  cleanup(d);
+}
+
+/* ---- the import schema ---------------------------------------------------------------- */
+
+/* The text of the last line of a one-column CSV result ("" when none). */
+static char *query_last(sl_pipeline *p, const char *sql) {
+  sl_buf out = {0};
+  sl_error err;
+  char *v = strdup("");
+  if (sl_pipeline_query(p, sql, SL_QF_CSV, &out, &err) == SL_OK && out.data) {
+    while (out.len && out.data[out.len - 1] == '\n') out.data[--out.len] = '\0';
+    char *line = strrchr(out.data, '\n');
+    free(v);
+    v = strdup(line ? line + 1 : "");
+  } else {
+    fprintf(stderr, "    query failed: %s: %s\n", sql, err.msg);
+  }
+  sl_buf_free(&out);
+  return v;
+}
+
+static int column_type(sl_pipeline *p, const char *table, const char *column) {
+  const sl_table *t = sl_schema_find_table(sl_pipeline_schema(p), table);
+  int i = t ? sl_table_find_column(t, column, strlen(column)) : -1;
+  return i < 0 || t->columns[i].incomplete ? -1 : (int)t->columns[i].type;
+}
+
+#define DEST_TYPE(p, col)                                                                    \
+  query_last(p, "SELECT data_type FROM information_schema.columns WHERE table_name = 'items' " \
+                "AND column_name = '" col "'")
+
+TEST(import_schema_first_run_and_when_changed) {
+  char *d = project("imp", "name: shop\nresources:\n  - name: items\n    file: data/items.jsonl\n",
+                    "import_schema_path = \"schemas_in\"\nprogress = \"none\"\n");
+  write_text(d, "schemas_in/shop.schema.yaml",
+             "name: shop\ntables:\n  items:\n    columns:\n      x:\n        data_type: text\n");
+  write_text(d, "data/items.jsonl", "{\"id\": 1, \"x\": 5, \"w\": 1}\n");
+  sl_error err;
+  sl_error_clear(&err);
+  /* run 1: the import schema is the start, x is text although the data has a number */
+  CHECK_MSG(run_dir(d, &err) == SL_OK, "%s", err.msg);
+  sl_pipeline *p = open_project(d, &err);
+  CHECK(p != NULL);
+  CHECK_INT(column_type(p, "items", "x"), SL_T_TEXT);
+  CHECK_INT(column_type(p, "items", "w"), SL_T_BIGINT);
+  char *t = DEST_TYPE(p, "x");
+  CHECK_STR(t, "VARCHAR");
+  free(t);
+  int64_t v1 = sl_pipeline_schema(p)->version;
+  sl_pipeline_close(p);
+  /* run 2, the file unchanged: the pipeline's schema goes on (w, learned from
+   * the data, stays although this run has none of it) */
+  write_text(d, "data/items.jsonl", "{\"id\": 2, \"x\": 6}\n");
+  CHECK_MSG(run_dir(d, &err) == SL_OK, "%s", err.msg);
+  p = open_project(d, &err);
+  CHECK_INT(column_type(p, "items", "w"), SL_T_BIGINT);
+  CHECK_INT(sl_pipeline_schema(p)->version, v1);
+  sl_pipeline_close(p);
+  /* run 3: the file now pins a new column y as text; the next run applies it */
+  write_text(d, "schemas_in/shop.schema.yaml",
+             "name: shop\ntables:\n  items:\n    columns:\n      x:\n        data_type: text\n"
+             "      y:\n        data_type: text\n");
+  write_text(d, "data/items.jsonl", "{\"id\": 3, \"x\": 7, \"y\": 8}\n");
+  CHECK_MSG(run_dir(d, &err) == SL_OK, "%s", err.msg);
+  p = open_project(d, &err);
+  CHECK_INT(column_type(p, "items", "y"), SL_T_TEXT);
+  CHECK_INT(column_type(p, "items", "x"), SL_T_TEXT);
+  CHECK(sl_pipeline_schema(p)->version > v1);
+  t = DEST_TYPE(p, "y");
+  CHECK_STR(t, "VARCHAR");
+  free(t);
+  t = query_last(p, "SELECT y FROM items WHERE id = 3");
+  CHECK_STR(t, "8");
+  free(t);
+  CHECK_INT(count_rows(p, "items"), 3);
+  sl_pipeline_close(p);
+  /* run 4, unchanged again: y stays text for a number */
+  write_text(d, "data/items.jsonl", "{\"id\": 4, \"x\": 9, \"y\": 10}\n");
+  CHECK_MSG(run_dir(d, &err) == SL_OK, "%s", err.msg);
+  p = open_project(d, &err);
+  CHECK_INT(column_type(p, "items", "y"), SL_T_TEXT);
+  CHECK(sl_schema_find_table(sl_pipeline_schema(p), "items__v_bigint") == NULL);
+  t = query_last(p, "SELECT count(*) FROM items WHERE y = '10'");
+  CHECK_STR(t, "1");
+  free(t);
+  sl_pipeline_close(p);
+  CHECK(exists(d, "pipelines/imp/import_schema.hash")); /* kept in the working folder */
   cleanup(d);
 }
 
