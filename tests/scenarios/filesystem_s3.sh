@@ -92,15 +92,25 @@ if command -v aws > /dev/null; then
   check "aws s3 ls: one boards object (replaced)" test "$(grep -c 'shop_data/boards/.*\.parquet$' <<< "$ls_out")" -eq 1
   check "aws s3 ls: two _dlt_loads" test "$(grep -c '_dlt_loads/shop__.*\.jsonl$' <<< "$ls_out")" -eq 2
   check "aws s3 ls: init" grep -q 'shop_data/init$' <<< "$ls_out"
-  sl_aws --endpoint-url "$S3_ENDPOINT" s3 cp --recursive --quiet s3://lake/runs/shop_data "$WORK/dl" 2> "$WORK/err"
-  check "aws s3 cp ($(cat "$WORK/err"))" test -d "$WORK/dl/pins"
-  D=$WORK/dl
-  check "pins from S3 = duckdb" eq "$(q "SELECT id, title, color FROM read_parquet('$D/pins/*.parquet', union_by_name=true) ORDER BY id")" \
+  # What the AWS CLI downloads is a local copy of the dataset: a pipeline of
+  # the same name over that folder restores itself from it (`sync`) and reads
+  # it back through its own query.
+  M=$WORK/mirror
+  make_project "$M" fss3 'destination = "filesystem"
+[destination.filesystem]
+bucket_url = "out"'
+  sl_aws --endpoint-url "$S3_ENDPOINT" s3 cp --recursive --quiet s3://lake/runs/shop_data "$M/out/shop_data" 2> "$WORK/err"
+  check "aws s3 cp ($(cat "$WORK/err"))" test -d "$M/out/shop_data/pins"
+  D=$M/out/shop_data
+  (cd "$M" && "$SLUICE" pipeline fss3 sync --pipelines-dir wd > "$WORK/out" 2>&1); rc=$?
+  check "sync from the downloaded copy ($(tail -n 2 "$WORK/out"))" test $rc -eq 0
+  mq() { (cd "$M" && "$SLUICE" pipeline fss3 query --pipelines-dir wd --format csv "$1" 2>&1) | tail -n +2; }
+  check "pins from S3 = duckdb" eq "$(mq "SELECT id, title, color FROM pins ORDER BY id")" \
     "$(q "SELECT id, title, color FROM pins ORDER BY id")"
   check "child rows from S3 = duckdb" eq \
-    "$(q "SELECT p.id, t.value FROM read_parquet('$D/pins/*.parquet', union_by_name=true) p JOIN read_parquet('$D/pins__tags/*.parquet') t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2")" \
+    "$(mq "SELECT p.id, t.value FROM pins p JOIN pins__tags t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2")" \
     "$(q "SELECT p.id, t.value FROM pins p JOIN pins__tags t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2")"
-  check "boards from S3 replaced" eq "$(q "SELECT id, name FROM read_parquet('$D/boards/*.parquet') ORDER BY id")" "12,third"
+  check "boards from S3 replaced" eq "$(mq "SELECT id, name FROM boards ORDER BY id")" "12,third"
   check "state file in S3" test "$(ls "$D"/_dlt_pipeline_state/fss3__*.jsonl | wc -l)" -eq 2
 else
   echo "SKIP: the AWS CLI is not installed (scripts/deps.sh --s3 installs awscli)" >&2
