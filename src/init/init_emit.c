@@ -204,9 +204,6 @@ static void build_source(gen *g, const auth_pick *a, sl_buf *y) {
                 "# .sluice/secrets.toml. Format: dlt's rest_api source (see docs/init.md).\n",
                 g->source, g->source, loc, spec_title(g), sl_v_str(sl_v_get(info, "version"), "?"),
                 sl_openapi_version(g->spec), g->nres, nsel);
-  if (o->global_limit > 0)
-    sl_buf_printf(y, "# Generated with --global-limit %lld: run with `sluice run --limit %lld`.\n",
-                  (long long)o->global_limit, (long long)o->global_limit);
   sl_buf_putc(y, '\n');
   sl_value *top = sl_v_object(g->doc);
   put(g, top, "name", vstr(g, g->source));
@@ -245,6 +242,14 @@ static void build_source(gen *g, const auth_pick *a, sl_buf *y) {
     sl_buf_printf(y, "  # With an access token only (no refresh), use instead:\n"
                      "  #   auth: {type: bearer, token: \"${sources.%s.access_token}\"}\n",
                   g->source);
+  if (o->global_limit > 0)
+    sl_buf_printf(y, "\n# --global-limit %lld: every request series stops after %lld pages (a child:\n"
+                     "# per parent record). Remove for a complete load.\n"
+                     "resource_defaults:\n"
+                     "  endpoint:\n"
+                     "    limit: %lld\n",
+                  (long long)o->global_limit, (long long)o->global_limit,
+                  (long long)o->global_limit);
   sl_buf_puts(y, "\nresources:\n");
   for (size_t i = 0; i < g->nres; i++) {
     const gres *r = &g->res[i];

@@ -425,7 +425,7 @@ static sl_status get_client(rctx *c, const sl_value *top, rest_client **out) {
 static const char *const endpoint_keys[] = {"path",          "method",    "params",
                                             "json",          "headers",   "data_selector",
                                             "paginator",     "response_actions",
-                                            "incremental",   "auth", NULL};
+                                            "incremental",   "auth",      "limit", NULL};
 
 static sl_status set_parent(rctx *c, rest_resource *r, const sl_value *at, const char *res) {
   if (!strcmp(res, r->name)) return BAD(at, "resource '%s' resolves from itself", r->name);
@@ -685,6 +685,12 @@ static sl_status parse_endpoint(rctx *c, const sl_value *ep, rest_resource *r) {
     r->has_pg = true;
   }
   if ((x = sl_v_get(ep, "response_actions")) && parse_actions(c, x, r)) return c->err->code;
+  /* dlt's add_limit(N) / `sluice run --limit N`: pages per request series
+   * (the page size is the offset paginator's own `limit`) */
+  if ((x = sl_v_get(ep, "limit"))) {
+    if (x->type == SL_V_NULL) r->limit = 0;
+    else if (xint(c, x, "limit", 1, &r->limit)) return c->err->code;
+  }
   if ((x = sl_v_get(ep, "auth"))) {
     if (!(r->auth = calloc(1, sizeof *r->auth))) return sl_error_set(c->err, SL_NOMEM, "out of memory");
     if (parse_auth(c, x, r->auth)) return c->err->code;

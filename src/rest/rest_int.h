@@ -131,6 +131,7 @@ typedef struct rest_resource {
   rest_auth *auth;            /* the endpoint's own auth (owned), or NULL: the client's */
   const char *auth_state_file;
   const char *inc_param;      /* legacy: params.<name>: {type: incremental, …} */
+  int64_t limit;              /* endpoint.limit: pages per request series; 0: no limit */
 } rest_resource;
 
 /* ---- rest_util.c --------------------------------------------------------------- */

@@ -364,6 +364,8 @@ typedef struct pagectx {
   uint64_t records_before;
   uint64_t body_bytes;
   const rest_action *failed_by; /* a fail action matched the status */
+  const rest_action *fallback;  /* a status-only rule that waits for the content rules before it */
+  size_t first_plain;           /* its index (content rules after it never apply) */
   sl_status st;
   sl_error err;
 } pagectx;
@@ -422,8 +424,15 @@ static sl_status record_hook(void *ud, const char *rec, size_t n, sl_buf *out, b
   return SL_OK;
 }
 
-static const rest_action *match_status(const rest_resource *r, long status, bool *content_wanted) {
+/* The first rule that matches on status alone (status_code without content,
+ * for this status) decides at once, unless a rule with content comes before
+ * it for this status: then the body decides, and that status-only rule is
+ * the fallback when no content rule before it matches (*first_plain: its
+ * index, or nactions). */
+static const rest_action *match_status(const rest_resource *r, long status, bool *content_wanted,
+                                       size_t *first_plain) {
   *content_wanted = false;
+  *first_plain = r->nactions;
   for (size_t i = 0; i < r->nactions; i++) {
     const rest_action *a = &r->actions[i];
     if (a->status && a->status != status) continue;
@@ -431,6 +440,7 @@ static const rest_action *match_status(const rest_resource *r, long status, bool
       *content_wanted = true;
       continue;
     }
+    *first_plain = i;
     return a;
   }
   return NULL;
@@ -471,7 +481,8 @@ static sl_http_decision cb_head(void *ud, const sl_http_response *resp) {
     return SL_HTTP_RETRY;
   }
   bool want_content;
-  const rest_action *a = match_status(se->r, s, &want_content);
+  const rest_action *a = match_status(se->r, s, &want_content, &pc->first_plain);
+  pc->fallback = want_content ? a : NULL;
   if (a && !want_content) {
     if (a->action == ACT_IGNORE) {
       pc->ignored = true;
@@ -538,15 +549,17 @@ static sl_status cb_body(void *ud, const void *p, size_t n, sl_error *err) {
   return sl_emit_stream_feed(pc->se->em, p, n, err);
 }
 
+/* The rule the body decides: the first content rule (its status_code, if
+ * any, matching too) before the first status-only match, else that one. */
 static const rest_action *content_action(pagectx *pc) {
   rest_resource *r = pc->se->r;
-  for (size_t i = 0; i < r->nactions; i++) {
+  for (size_t i = 0; i < r->nactions && i < pc->first_plain; i++) {
     const rest_action *a = &r->actions[i];
     if (!a->content || !pc->hit[i]) continue;
     if (a->status && a->status != pc->status) continue;
     return a;
   }
-  return NULL;
+  return pc->fallback;
 }
 
 static void cb_rewind(void *ud) {
@@ -583,8 +596,11 @@ static sl_http_decision cb_complete(void *ud, const sl_http_response *resp, sl_e
       pc->ignored = true;
       return SL_HTTP_ACCEPT;
     }
-    sl_error_set(err, SL_HTTP, "resource '%s': %s", se->r->name,
-                 a->message ? a->message : "the response matched a fail action");
+    if (a->message)
+      sl_error_set(err, SL_HTTP, "resource '%s': %s", se->r->name, a->message);
+    else
+      sl_error_set(err, SL_HTTP, "resource '%s': HTTP %ld matched a fail action: %.300s",
+                   se->r->name, pc->status, pc->buffered && pc->body.data ? pc->body.data : "");
     sl_error_http(err, sl_http_url(resp), (int)pc->status);
     return SL_HTTP_FAIL;
   }
@@ -1121,7 +1137,9 @@ static sl_status series_setup(series *se, rest_resource *r, sl_emitter *em,
   }
   rest_pg_init(&se->ps, &pg);
   const sl__extract_opts *o = sl__emit_opts(em);
+  /* --limit and the endpoint's own limit: the smaller wins */
   se->max_pages = o && o->limit > 0 ? o->limit : 0;
+  if (r->limit > 0 && (!se->max_pages || r->limit < se->max_pages)) se->max_pages = r->limit;
   se->children = sl__emit_has_children(em);
   sl__emit_defer_children(em, se->children);
 out:

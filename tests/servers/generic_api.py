@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """generic_api.py: a tiny generic REST API for sluice's REST-source end-to-end
 tests: one endpoint per paginator, per auth type and per response action,
-a parent -> child -> grandchild tree, an incremental event stream and a
-benchmark list.  Python 3 standard library only.  See README.md.
+a parent -> child -> grandchild tree, an incremental event stream (also one
+per parent: /streams/{k}/events), a Pinterest-style bookmark list and a
+benchmark list.  /__admin/requests lists every GET it saw (path and query),
+so a test can check the exact parameters a run sent.  Python 3 standard library only.  See README.md.
 
     python3 tests/servers/generic_api.py --port 0 --items 53
 """
@@ -16,7 +18,7 @@ import os
 import sys
 import threading
 import time
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -54,6 +56,7 @@ class State:
         self.events = args.events
         self.flaky = {}
         self.bench_cache = {}
+        self.request_log = []             # "GET /path?query" of every request, in order
         self.httpd = None
         self.stop = None
 
@@ -118,6 +121,9 @@ class Handler(simcommon.JsonHandler):
             return self.send_json(200, {"ok": True, "service": "generic-api"})
         endpoint = self.endpoint_name(p)
         key = "GET " + self.path
+        with st.lock:
+            if len(st.request_log) < 100000:
+                st.request_log.append(self.path)
         allowed = st.faults.enter()
         try:
             st.faults.delay(key)
@@ -171,6 +177,12 @@ class Handler(simcommon.JsonHandler):
                 links.append('<%s>; rel="prev"' % self.url(p, page=page - 1, per_page=size))
             data = [st.item(i) for i in range(lo, min(lo + size, n_items))]
             return self.ok(ep, data, {"Link": ", ".join(links)}, trunc)
+        if p == "/bookmark/items":   # Pinterest: {items, bookmark}, ?bookmark= for the next page
+            size = self.int_param("page_size", 10, 1, 250)
+            lo = self.decode_cursor(self.qget("bookmark"))
+            data = [st.item(i) for i in range(lo, min(lo + size, n_items))]
+            nxt = self.encode_cursor(lo + size) if lo + size < n_items else None
+            return self.ok(ep, {"items": data, "bookmark": nxt}, truncate=trunc)
         if p in ("/cursor/items", "/cursor_nested/items"):
             size = self.int_param("limit", 10, 1, 100)
             lo = self.decode_cursor(self.qget("cursor"))
@@ -214,9 +226,10 @@ class Handler(simcommon.JsonHandler):
         # ---- response actions
         if p == "/actions/no_content":
             return self.ok(ep, None, status=204)
-        if p == "/actions/parents":
+        if p == "/actions/parents":   # ?n=0: a parent list without rows
+            n = self.int_param("n", st.args.parents, 0, 1000)
             return self.ok(ep, {"items": [{"id": i, "name": "parent %d" % i}
-                                          for i in range(1, st.args.parents + 1)]}, truncate=trunc)
+                                          for i in range(1, n + 1)]}, truncate=trunc)
         if len(parts) == 4 and parts[:2] == ["actions", "parents"] and parts[3] == "children":
             pid = parts[2]
             if not pid.isdigit() or not 1 <= int(pid) <= st.args.parents or int(pid) % 3 == 0:
@@ -238,6 +251,11 @@ class Handler(simcommon.JsonHandler):
                                     "attempt": n + 1})
             return self.ok(ep, {"status": "ok", "items": [st.item(i) for i in range(3)],
                                 "attempt": n + 1})
+        if p == "/actions/status":   # ?code=N&msg=TEXT: that status, that message, 3 items
+            code = self.int_param("code", 200, 200, 599)
+            body = {"message": self.qget("msg", ""), "items": [st.item(i) for i in range(3)]}
+            self.state.stats.count(ep, code)
+            return self.send_json(code, body)
         if p == "/actions/server_error":
             return self.err(500, "the server says no", None, ep)
         if p == "/actions/not_found":
@@ -247,6 +265,13 @@ class Handler(simcommon.JsonHandler):
         # ---- incremental
         if p == "/events":
             return self.events(ep, trunc)
+        if len(parts) == 3 and parts[:2] == ["events", "after"]:   # the start in the path
+            return self.events(ep, trunc, since=unquote(parts[2]))
+        if p == "/streams":
+            return self.ok(ep, {"items": [{"id": k, "name": "stream %d" % k}
+                                          for k in range(1, st.args.streams + 1)]}, truncate=trunc)
+        if len(parts) == 3 and parts[0] == "streams" and parts[2] == "events":
+            return self.stream_events(parts[1], ep, trunc)
         # ---- benchmark
         if p == "/bench/items":
             return self.bench(ep, trunc)
@@ -336,9 +361,29 @@ class Handler(simcommon.JsonHandler):
                 tot += 2 + (o * 7 + j * 3) % 11
         return tot
 
-    def events(self, ep, trunc):
+    def stream_events(self, k, ep, trunc):
+        # Stream k: 3 + 2k events (plus what /__admin/advance added), k hours
+        # apart, so that every stream has its own last value.
         st = self.state
+        if not k.isdigit() or not 1 <= int(k) <= st.args.streams:
+            return self.err(404, "no stream %s" % k, None, ep)
+        k = int(k)
         since = self.qget("since")
+        lo_ts = parse_iso(since) if since else None
+        if since and lo_ts is None:
+            raise BadRequest("since must be an ISO 8601 date-time")
+        with st.lock:
+            n = 3 + 2 * k + st.events - st.args.events
+        rows = [{"id": "s%d-%d" % (k, j), "stream": k, "updated_at": iso(BASE_TIME + j * 3600 * k)}
+                for j in range(n) if lo_ts is None or BASE_TIME + j * 3600 * k >= lo_ts]
+        limit = self.int_param("limit", 4, 1, 100)
+        lo = self.decode_cursor(self.qget("cursor"))
+        nxt = self.encode_cursor(lo + limit) if lo + limit < len(rows) else None
+        return self.ok(ep, {"items": rows[lo:lo + limit], "next_cursor": nxt}, truncate=trunc)
+
+    def events(self, ep, trunc, since=None):
+        st = self.state
+        since = since or self.qget("since")
         until = self.qget("until")
         lo_ts = parse_iso(since) if since else None
         hi_ts = parse_iso(until) if until else None
@@ -424,6 +469,7 @@ class Handler(simcommon.JsonHandler):
                 st.faults.last_faulted.clear()
             with st.lock:
                 st.flaky.clear()
+                st.request_log.clear()
                 st.events = st.args.events
             return self.send_json(200, {"ok": True})
         if p == "/__admin/advance":
@@ -488,6 +534,9 @@ class Handler(simcommon.JsonHandler):
         st = self.state
         if p == "/__admin/stats":
             return self.send_json(200, st.stats.snapshot(st.faults))
+        if p == "/__admin/requests":
+            with st.lock:
+                return self.send_json(200, {"requests": list(st.request_log)})
         if p == "/__admin/expected":
             n = st.args.items
             with st.lock:
@@ -520,6 +569,7 @@ def parse_args(argv=None):
     ap.add_argument("--bench-shards", type=int, default=20,
                     help="/bench/shards: the benchmark list cut into this many child lists")
     ap.add_argument("--parents", type=int, default=7, help="parents in /actions/parents")
+    ap.add_argument("--streams", type=int, default=3, help="parents in /streams")
     ap.add_argument("--events", type=int, default=30, help="initial events in /events")
     ap.add_argument("--bench-pages", type=int, default=2000, help="pages of /bench/items")
     ap.add_argument("--bench-page-size", type=int, default=100, help="items per /bench/items page")

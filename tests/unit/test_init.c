@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rest/rest_int.h"
 #include "sluice/config.h"
 #include "sluice/openapi.h"
 #include "sluice/source.h"
@@ -294,6 +295,44 @@ TEST(small_spec_golden) {
   o.destination = "oracle";
   CHECK(!sl_init_generate(s, &o, &err));
   CHECK_CONTAINS(err.msg, "unknown destination 'oracle'");
+  sl_init_result_free(r);
+  sl_openapi_free(s);
+}
+
+/* --global-limit N writes the real key (resource_defaults.endpoint.limit),
+ * and the source loader gives every REST resource that page limit. */
+TEST(global_limit_writes_the_endpoint_limit) {
+  sl_error err;
+  sl_openapi *s = sl_openapi_parse(SMALL_SPEC, strlen(SMALL_SPEC), "small.yaml", &err);
+  CHECK_MSG(s, "%s", err.msg);
+  sl_init_options o = {.name = "small", .today = "2026-11-29", .global_limit = 2};
+  sl_init_result *r = sl_init_generate(s, &o, &err);
+  CHECK_MSG(r, "%s", err.msg);
+  if (!r) return;
+  CHECK_CONTAINS(r->source_yaml, "\nresource_defaults:\n  endpoint:\n    limit: 2\n\nresources:\n");
+  CHECK(!strstr(r->source_yaml, "sluice run --limit"));
+  char dir[256];
+  snprintf(dir, sizeof dir, "%s/test_init_limit_%d", SL_BINARY_DIR, (int)getpid());
+  CHECK_OK(sl_init_write(r, "small", dir, true, &err));
+  char *empty_env[] = {NULL};
+  sl_config_options co = {.project_dir = dir, .home_dir = "", .environ = empty_env};
+  sl_config *cfg = sl_config_open(&co, &err);
+  CHECK_MSG(cfg, "%s", err.msg);
+  sl_source_env env = {.base_dir = dir, .config = cfg};
+  char path[512], line[1024];
+  snprintf(path, sizeof path, "%s/small.source.yaml", dir);
+  sl_source *src = sl_source_load_file(path, &env, &err);
+  CHECK_MSG(src, "%s", sl_error_format(&err, line, sizeof line));
+  const char *names[] = {"orgs", "projects", "tasks", "events", "me"};
+  for (size_t i = 0; src && i < sizeof names / sizeof names[0]; i++) {
+    const sl_resource *res = sl_source_find(src, names[i]);
+    CHECK_MSG(res && ((rest_resource *)res->ud)->limit == 2, "%s", names[i]);
+  }
+  sl_source_free(src);
+  sl_config_free(cfg);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK_INT(system(cmd), 0);
   sl_init_result_free(r);
   sl_openapi_free(s);
 }

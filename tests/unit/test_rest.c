@@ -170,6 +170,33 @@ TEST(wrong_types) {
   CHECK_CONTAINS(err.msg, "did you mean 'ignore'");
 }
 
+/* endpoint.limit: pages per request series, from resource_defaults too;
+ * a resource's null lifts the default; 0, text or a list are refused. */
+TEST(endpoint_page_limit) {
+  sl_error err;
+  sl_source *s = src(HEAD "resource_defaults:\n  endpoint:\n    limit: 3\n"
+                          "resources:\n  - a\n"
+                          "  - name: b\n    endpoint: {path: b, limit: 2}\n"
+                          "  - name: c\n    endpoint: {path: c, limit: null}\n",
+                     &err);
+  CHECK_MSG(s != NULL, "%s:%d:%d: %s", err.file, err.line, err.col, err.msg);
+  if (!s) return;
+  CHECK_INT(((rest_resource *)sl_source_find(s, "a")->ud)->limit, 3);
+  CHECK_INT(((rest_resource *)sl_source_find(s, "b")->ud)->limit, 2);
+  CHECK_INT(((rest_resource *)sl_source_find(s, "c")->ud)->limit, 0);
+  sl_source_free(s);
+  s = src(HEAD "resources:\n  - name: a\n    endpoint:\n      path: a\n      limit: 0\n", &err);
+  CHECK(!s);
+  CHECK_CONTAINS(err.msg, "'limit' must be at least 1");
+  CHECK_INT(err.line, 8);
+  s = src(HEAD "resources:\n  - name: a\n    endpoint:\n      limit: [2]\n", &err);
+  CHECK(!s);
+  CHECK_CONTAINS(err.msg, "'limit' must be an integer, not a list");
+  s = src(HEAD "resources:\n  - name: a\n    endpoint:\n      limt: 2\n", &err);
+  CHECK(!s);
+  CHECK_CONTAINS(err.msg, "did you mean 'limit'");
+}
+
 TEST(resolve_to_missing_resource) {
   sl_error err;
   sl_source *s = src(HEAD "resources:\n"
