@@ -884,6 +884,15 @@ typedef struct fs_view {
   size_t nfiles;
 } fs_view;
 
+/* What a view reads: Parquet and JSON lines (plain or gzip). */
+static const char *const view_exts[] = {".parquet", ".jsonl", ".jsonl.gz"};
+
+static bool view_file(const char *name) {
+  for (size_t e = 0; e < 3; e++)
+    if (ends_with(name, view_exts[e])) return true;
+  return false;
+}
+
 /* "['<root>/<rel>', …]" of the files ending in ext. */
 static sl_status file_list(const char *root, const fs_view *v, const char *ext, sl_buf *q, bool *any) {
   sl_status st = sl_buf_putc(q, '[');
@@ -911,13 +920,12 @@ static sl_status create_view(sl__fs *f, sl_duckdb *q, const char *root, const fs
   if (!st) st = sl__sql_qualified(b, f->base.dataset, v->name);
   if (!st) st = sl_buf_puts(b, " AS ");
   size_t parts = 0;
-  static const char *const exts[] = {".parquet", ".jsonl", ".jsonl.gz"};
   for (size_t e = 0; e < 3 && !st; e++) {
     size_t mark = b->len;
     if (parts) st = sl_buf_puts(b, " UNION ALL BY NAME ");
     if (!st) st = sl_buf_puts(b, e ? "SELECT * FROM read_json(" : "SELECT * FROM read_parquet(");
     bool any = false;
-    if (!st) st = file_list(root, v, exts[e], b, &any);
+    if (!st) st = file_list(root, v, view_exts[e], b, &any);
     if (!st && !any) {
       b->len = mark;
       b->data[mark] = '\0';
@@ -946,6 +954,86 @@ static sl_status create_view(sl__fs *f, sl_duckdb *q, const char *root, const fs
   return st;
 }
 
+/* A relative name whose every part is a plain name: an S3 key like
+ * "pins/../../x" or "pins//x" must not land outside, or on top of another
+ * file in, the local copy. */
+static bool safe_rel(const char *rel) {
+  char part[1024];
+  for (const char *p = rel;;) {
+    const char *e = strchr(p, '/');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    if (n >= sizeof part) return false;
+    memcpy(part, p, n);
+    part[n] = '\0';
+    if (!safe_segment(part)) return false;
+    if (!e) return true;
+    p = e + 1;
+  }
+}
+
+/* Copy the files the views of an S3 dataset read into a private folder
+ * (mkdtemp under the temporary folder, mode 0700), each GET streamed to its
+ * file, so the views read local files as on a local destination. *stage is
+ * set as soon as the folder exists: the caller removes it on every path.
+ * root gets its real path (allowed_directories compares real paths). */
+static sl_status stage_s3(sl__fs *f, const fs_view *views, size_t nv, char *stage, size_t ssize,
+                          char *root, size_t rsize, sl_error *err) {
+  char tmpl[4096];
+  int n = snprintf(tmpl, sizeof tmpl, "%s/sluice_query_XXXXXX", f->tmpdir);
+  if (n < 0 || (size_t)n >= sizeof tmpl || (size_t)n >= ssize)
+    return sl_error_set(err, SL_TOO_LARGE, "temporary folder path too long: %s", f->tmpdir);
+  if (!mkdtemp(tmpl))
+    return sl_error_set(err, SL_IO, "cannot create a temporary folder in %s for the files of s3://%s/%s: %s",
+                        f->tmpdir, f->bucket, f->prefix, strerror(errno));
+  snprintf(stage, ssize, "%s", tmpl);
+  if (rsize < PATH_MAX) return sl_error_set(err, SL_TOO_LARGE, "path buffer too small");
+  if (!realpath(tmpl, root))
+    return sl_error_set(err, SL_IO, "cannot resolve %s: %s", tmpl, strerror(errno));
+  uint64_t objects = 0, bytes = 0, others = 0;
+  const char *other = NULL;
+  sl_status st = SL_OK;
+  for (size_t i = 0; i < nv && !st; i++) {
+    for (size_t k = 0; k < views[i].nfiles && !st; k++) {
+      const char *rel = views[i].files[k];
+      if (!view_file(rel)) { /* no view reads it (a folder marker, a stray file) */
+        if (!other) other = rel;
+        others++;
+        continue;
+      }
+      if (!safe_rel(rel)) {
+        st = sl_error_set(err, SL_DESTINATION,
+                          "object s3://%s/%s/%s of table %s cannot be copied for the query: its name "
+                          "has an empty, '.' or '..' part",
+                          f->bucket, f->prefix, rel, views[i].name);
+        break;
+      }
+      char key[4096], local[4096];
+      if (full_path(f, rel, key, sizeof key) ||
+          (size_t)snprintf(local, sizeof local, "%s/%s", root, rel) >= sizeof local) {
+        st = sl_error_set(err, SL_TOO_LARGE, "path too long: %s", rel);
+        break;
+      }
+      if (!(st = local_parent(local, err))) st = sl_s3_get_file(f->s3, f->bucket, key, local, err);
+      if (st) {
+        sl_error_where(err, views[i].name, NULL);
+        sl_error_prefix(err, "query: copying the files of %s", views[i].name);
+        break;
+      }
+      struct stat sb;
+      if (stat(local, &sb) == 0) bytes += (uint64_t)sb.st_size;
+      objects++;
+    }
+  }
+  if (!st && others)
+    SL_INFO("query: %llu object(s) under the tables' folders in s3://%s/%s are neither Parquet nor JSON "
+            "lines and no view reads them (%s%s)",
+            (unsigned long long)others, f->bucket, f->prefix, other, others > 1 ? ", ..." : "");
+  if (!st)
+    SL_INFO("query: %llu object(s), %llu bytes copied from s3://%s/%s into a temporary folder",
+            (unsigned long long)objects, (unsigned long long)bytes, f->bucket, f->prefix);
+  return st;
+}
+
 /* Views over a local folder, then the user's SQL as sl_duckdb_query runs it
  * read-only: file access off except for the dataset's folder
  * (allowed_directories), so the views read their files and nothing else is
@@ -953,14 +1041,8 @@ static sl_status create_view(sl__fs *f, sl_duckdb *q, const char *root, const fs
 static sl_status fs_query(sl_dest *d, const sl_schema *schema, const char *sql, sl_query_format fmt,
                           sl_buf *out, sl_error *err) {
   sl__fs *f = (sl__fs *)d;
-  if (f->s3)
-    return sl_error_set(err, SL_INVALID_ARG,
-                        "query needs a local filesystem destination (a folder or file://) or a DuckDB "
-                        "destination: the files of %s are on S3 (s3://%s/%s), and DuckDB's httpfs "
-                        "extension is not available to read them",
-                        f->base.dataset, f->bucket, f->prefix);
-  char root[4096];
-  if (!realpath(f->prefix, root))
+  char root[PATH_MAX], stage[4096] = "";
+  if (!f->s3 && !realpath(f->prefix, root))
     return sl_error_set(err, SL_NOT_FOUND, "nothing to query in %s: %s", f->prefix, strerror(errno));
   static const char *const sys[] = {"_dlt_loads", "_dlt_version", "_dlt_pipeline_state"};
   size_t nt = schema ? schema->ntables : 0, nv = 0;
@@ -996,6 +1078,7 @@ static sl_status fs_query(sl_dest *d, const sl_schema *schema, const char *sql, 
     }
     views[i].nfiles = k;
   }
+  if (!st && f->s3) st = stage_s3(f, views, nv, stage, sizeof stage, root, sizeof root, err);
   sl_duckdb_options o = {.path = ":memory:", .dataset = f->base.dataset, .threads = 1};
   sl_dest *qd = st ? NULL : sl_duckdb_open(&o, err);
   if (!st && !qd) st = err && err->code ? err->code : SL_DESTINATION;
@@ -1023,6 +1106,10 @@ static sl_status fs_query(sl_dest *d, const sl_schema *schema, const char *sql, 
     sl_package_list_free(views[i].files, views[i].nfiles);
   }
   free(views);
+  sl_error rm = {0};
+  if (*stage && sl_rm_rf(stage, &rm)) /* the query's answer stands; the copy is only in the way */
+    SL_WARN("query: the temporary copy of s3://%s/%s is left in %s: %s", f->bucket, f->prefix, stage,
+            rm.msg);
   return st;
 }
 

@@ -4,7 +4,8 @@
 # listed and downloaded by the AWS CLI (an independent client), read back by
 # DuckDB and compared with the DuckDB destination; replace leaves one object;
 # `sync` restores state from the bucket; a load killed mid-upload re-runs to
-# exactly the right objects; bad credentials give S3's error without the secret.
+# exactly the right objects; bad credentials give S3's error without the secret;
+# `pipeline query` on the bucket answers as the DuckDB destination does.
 set -u
 SLUICE=${SLUICE:?path of the sluice binary}
 SL_SOURCE_DIR=${SL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -115,6 +116,59 @@ bucket_url = "out"'
 else
   echo "SKIP: the AWS CLI is not installed (scripts/deps.sh --s3 installs awscli)" >&2
 fi
+
+# `pipeline query` on the bucket: the tables' objects are copied into a
+# private folder (mkdtemp under $TMPDIR), read through the same views as a
+# local folder, and the folder is removed afterwards, on errors too.
+QT=$WORK/qtmp
+mkdir -p "$QT"
+ntmp() { find "$QT" -mindepth 1 -maxdepth 1 -name 'sluice_query_*' | wc -l; }
+sq() { (cd "$S" && TMPDIR=$QT "$SLUICE" pipeline fss3 query --pipelines-dir wd "$@"); }
+rq() { (cd "$REF" && "$SLUICE" pipeline ref query --pipelines-dir wd "$@"); }
+check "no query folder before" test "$(ntmp)" -eq 0
+sql='SELECT id, title, color FROM pins ORDER BY id'
+sq --format csv "$sql" > "$WORK/qout" 2> "$WORK/qerr"; rc=$?
+check "query on S3 exits 0 ($(cat "$WORK/qerr"))" test $rc -eq 0
+check "query on S3: pins (csv) = duckdb" eq "$(cat "$WORK/qout")" "$(rq --format csv "$sql" 2>&1)"
+check "query on S3: stdout is only the CSV" eq "$(head -n 1 "$WORK/qout")" "id,title,color"
+sql='SELECT p.id, t.value FROM pins p JOIN pins__tags t ON t._dlt_parent_id = p._dlt_id ORDER BY 1, 2'
+check "query on S3: child rows (json) = duckdb" eq "$(sq --json "$sql" 2>&1)" "$(rq --json "$sql" 2>&1)"
+check "query on S3: child rows (csv) = duckdb" eq "$(sq --csv "$sql" 2>&1)" "$(rq --csv "$sql" 2>&1)"
+sql='SELECT id, name FROM boards ORDER BY id'
+check "query on S3: boards replaced (json) = duckdb" eq "$(sq --json "$sql" 2>&1)" "$(rq --json "$sql" 2>&1)"
+check "query on S3: boards replaced" eq "$(sq --csv "$sql" 2>&1 | tail -n +2)" "12,third"
+check "query on S3: _dlt_loads" eq "$(sq --csv "SELECT count(*) AS n FROM _dlt_loads WHERE status = 0" 2>&1)" "n
+2"
+check "query on S3: table format" grep -q '^(3 rows)$' <<< "$(sq 'SELECT id FROM pins' 2>&1)"
+SLUICE_LOG_LEVEL=info sq --csv "SELECT 1 AS x" > "$WORK/qout" 2> "$WORK/qerr"
+check "query on S3: info line counts the objects ($(cat "$WORK/qerr"))" \
+  grep -q "query: [0-9]* object(s), [0-9]* bytes copied from s3://lake/runs/shop_data" "$WORK/qerr"
+check "query on S3: the info line is not on stdout" eq "$(cat "$WORK/qout")" "x
+1"
+for bad in "DELETE FROM pins" "INSERT INTO pins (id) VALUES (9)" "COPY pins TO '$WORK/leak.csv'"; do
+  sq "$bad" > "$WORK/qout" 2> "$WORK/qerr"; rc=$?
+  check "query on S3 refused (exit 2, got $rc): $bad" test $rc -eq 2
+  check "query on S3 refusal message: $(cat "$WORK/qerr")" grep -q "read-only query: .* is not allowed .*only SELECT" "$WORK/qerr"
+done
+check "query on S3: no file written by COPY" test ! -e "$WORK/leak.csv"
+sq "SELECT * FROM read_text('/etc/hostname')" > "$WORK/qout" 2> "$WORK/qerr"; rc=$?
+check "query on S3: read_text outside the copy refused (rc $rc): $(cat "$WORK/qerr")" \
+  bash -c "[ $rc -ne 0 ] && grep -q 'Permission Error' '$WORK/qerr' && [ ! -s '$WORK/qout' ]"
+sq "SELECT * FROM no_such_table" > "$WORK/qout" 2> "$WORK/qerr"; rc=$?
+check "query on S3: a failing statement fails (rc $rc)" test $rc -ne 0
+check "no query folder left behind in \$TMPDIR ($(ls "$QT"))" test "$(ntmp)" -eq 0
+# The secret key, set to a distinctive value, shows in no output of a query
+# (s3rver does not check signatures, so the query answers).
+SEC=$WORK/sec
+make_project "$SEC" fss3 "$(s3toml runs 'Zq9-SECRET-sluice-query-4711')"
+(cd "$SEC" && TMPDIR=$QT "$SLUICE" -v -v pipeline fss3 query --pipelines-dir "$S/wd" --json "SELECT id FROM pins ORDER BY id") \
+  > "$WORK/qout" 2> "$WORK/qerr"; rc=$?
+check "query with a distinctive secret (rc $rc): $(head -c 300 "$WORK/qerr")" \
+  eq "$(cat "$WORK/qout")" "$(rq --json "SELECT id FROM pins ORDER BY id" 2>&1)"
+check "the secret key is in no query output" bash -c "! grep -q 'Zq9-SECRET' '$WORK/qout' '$WORK/qerr'"
+where=$(sq --csv "SELECT current_setting('allowed_directories')::VARCHAR AS d" 2>&1 | tail -n +2)
+check "the copy is a private folder under \$TMPDIR: $where" grep -q "$QT/sluice_query_......" <<< "$where"
+check "no query folder left behind ($(ls "$QT"))" test "$(ntmp)" -eq 0
 
 out=$("$SLUICE" pipeline fss3 info --pipelines-dir "$S/wd" 2>&1)
 check "info counts rows in S3: $out" grep -q "pins .* 3 rows" <<< "$out"
