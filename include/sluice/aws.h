@@ -23,6 +23,26 @@ extern "C" {
 
 /* ---- credentials ------------------------------------------------------------ */
 
+/* How S3 requests name the bucket: path style (https://host/bucket/key) or
+ * virtual-host style (https://bucket.host/key). Auto is virtual-host, except
+ * path style for an endpoint that is an IP address or localhost and for a
+ * bucket name that cannot be a DNS label (dots, capitals, underscores). */
+typedef enum sl_s3_addressing {
+  SL_S3_ADDRESSING_AUTO = 0,
+  SL_S3_ADDRESSING_PATH,
+  SL_S3_ADDRESSING_VIRTUAL
+} sl_s3_addressing;
+
+/* Client settings read from configuration with the credentials
+ * (sl_aws_settings_read) and honoured by sl_s3_open and the Athena
+ * destination; 0 means the default. */
+typedef struct sl_aws_settings {
+  sl_s3_addressing addressing;   /* [destination.filesystem] addressing_style */
+  uint64_t multipart_threshold;  /* bytes; multipart_threshold_mb; default 16 MiB */
+  uint64_t part_size;            /* bytes; multipart_part_mb; default 8 MiB, at least 5 MiB */
+  long athena_query_timeout_s;   /* [destination.athena] query_timeout_s; default 1800 */
+} sl_aws_settings;
+
 typedef struct sl_aws_credentials {
   char *access_key_id;
   char *secret_access_key;
@@ -30,6 +50,7 @@ typedef struct sl_aws_credentials {
   char *region;        /* region_name from config/profile, or NULL */
   char *endpoint_url;  /* endpoint_url from config, or NULL */
   char source[48];     /* "config", "env", "profile <name>", "imds" */
+  sl_aws_settings settings; /* not credentials, but they travel with them */
 } sl_aws_credentials;
 
 typedef struct sl_aws_cred_options {
@@ -57,6 +78,17 @@ sl_status sl_aws_credentials_resolve(const sl_aws_cred_options *o, sl_aws_creden
                                      sl_error *err);
 void sl_aws_credentials_free(sl_aws_credentials *c);
 
+/* Read the client settings: from cfg's layers first, then the sluice.toml
+ * root toml (either may be NULL):
+ *   [destination.filesystem] addressing_style = "path" | "virtual" | "auto"
+ *                            multipart_threshold_mb, multipart_part_mb (>= 5)
+ *   [destination.athena]     query_timeout_s (> 0)
+ * SL_CONFIG_INVALID, naming the key and the value, for anything else. */
+sl_status sl_aws_settings_read(sl_config *cfg, const sl_value *toml, sl_aws_settings *out,
+                               sl_error *err);
+/* "path", "virtual" or "auto" (NULL is auto); SL_CONFIG_INVALID otherwise. */
+sl_status sl_s3_addressing_parse(const char *text, sl_s3_addressing *out, sl_error *err);
+
 /* Parse an INI file of ~/.aws style; value of key in [section] (malloc'ed) or NULL. */
 char *sl_aws_ini_get(const char *text, const char *section, const char *key);
 
@@ -77,9 +109,11 @@ typedef struct sl_s3_options {
   const sl_aws_credentials *creds; /* copied */
   const char *region;       /* default creds->region, $AWS_REGION, us-east-1 */
   const char *endpoint_url; /* default creds->endpoint_url, else https://s3.<region>.amazonaws.com */
-  bool path_style;          /* forced on with an endpoint_url that is an IP or localhost */
-  size_t part_size;         /* multipart part size; default 8 MiB, min 5 MiB */
-  size_t multipart_threshold; /* default 16 MiB */
+  bool path_style;          /* same as addressing = SL_S3_ADDRESSING_PATH */
+  sl_s3_addressing addressing; /* default creds->settings.addressing, then auto */
+  size_t part_size;         /* multipart part size; default creds->settings, then 8 MiB;
+                               raised to 5 MiB (S3's minimum) */
+  size_t multipart_threshold; /* default creds->settings, then 16 MiB */
   unsigned parallel;        /* parts in flight; default 4 */
   unsigned max_retries;     /* default 5 */
   long timeout_s;           /* per request; default 300 */
@@ -99,7 +133,9 @@ void sl_s3_close(sl_s3 *s);
 sl_status sl_s3_put(sl_s3 *s, const char *bucket, const char *key, const void *data, size_t len,
                     sl_error *err);
 /* Upload a file: one PUT below the threshold, else a multipart upload with
- * parts in parallel; on any failure the upload is aborted. */
+ * parts in parallel. On any failure after CreateMultipartUpload (a part, the
+ * completion) the upload is aborted, so S3 keeps no orphan parts; when the
+ * abort fails too, the error says so and names the upload id. */
 sl_status sl_s3_put_file(sl_s3 *s, const char *bucket, const char *key, const char *path,
                          sl_error *err);
 /* Force multipart (for tests and benchmarks). */
@@ -115,6 +151,20 @@ sl_status sl_s3_head(sl_s3 *s, const char *bucket, const char *key, bool *exists
 sl_status sl_s3_list(sl_s3 *s, const char *bucket, const char *prefix, sl_s3_object **objs,
                      size_t *n, sl_error *err);
 void sl_s3_objects_free(sl_s3_object *objs, size_t n);
+
+typedef struct sl_s3_upload {
+  char *key;
+  char *upload_id;
+} sl_s3_upload;
+
+/* Multipart uploads begun and neither completed nor aborted, under prefix
+ * (ListMultipartUploads, following key/upload-id markers). */
+sl_status sl_s3_list_uploads(sl_s3 *s, const char *bucket, const char *prefix, sl_s3_upload **ups,
+                             size_t *n, sl_error *err);
+void sl_s3_uploads_free(sl_s3_upload *ups, size_t n);
+/* AbortMultipartUpload (for left-over uploads of a killed process). */
+sl_status sl_s3_abort_upload(sl_s3 *s, const char *bucket, const char *key, const char *upload_id,
+                             sl_error *err);
 /* DeleteObjects in batches of 1000; a key that is already gone is fine. */
 sl_status sl_s3_delete(sl_s3 *s, const char *bucket, const char *const *keys, size_t n,
                        sl_error *err);
@@ -122,6 +172,9 @@ sl_status sl_s3_create_bucket(sl_s3 *s, const char *bucket, sl_error *err);
 
 /* Requests made and retried so far (for tests and logs). */
 void sl_s3_stats(const sl_s3 *s, uint64_t *requests, uint64_t *retries);
+/* The settings in effect after defaults and minimums (for tests and logs). */
+void sl_s3_settings(const sl_s3 *s, sl_s3_addressing *addressing, size_t *part_size,
+                    size_t *threshold);
 
 /* Split "s3://bucket/prefix/" into bucket and prefix (no leading or trailing
  * slash); both malloc'ed. */

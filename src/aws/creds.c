@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -280,4 +281,63 @@ sl_status sl_aws_credentials_resolve(const sl_aws_cred_options *o, sl_aws_creden
                       "(profile '%s'), or run on an instance with a role",
                       o->sections && o->sections[0] ? o->sections[0] : "destination.<name>.credentials",
                       profile);
+}
+
+/* ---- client settings -------------------------------------------------------------- */
+
+sl_status sl_s3_addressing_parse(const char *text, sl_s3_addressing *out, sl_error *err) {
+  if (!text || !strcasecmp(text, "auto")) *out = SL_S3_ADDRESSING_AUTO;
+  else if (!strcasecmp(text, "path")) *out = SL_S3_ADDRESSING_PATH;
+  else if (!strcasecmp(text, "virtual")) *out = SL_S3_ADDRESSING_VIRTUAL;
+  else
+    return sl_error_set(err, SL_CONFIG_INVALID,
+                        "addressing_style = \"%.60s\" is not \"path\", \"virtual\" or \"auto\"", text);
+  return SL_OK;
+}
+
+static const sl_value *setting(sl_config *cfg, const sl_value *toml, const char *dotted) {
+  const sl_value *v = cfg ? sl_config_get(cfg, dotted, NULL) : NULL;
+  return v ? v : toml ? sl_v_path(toml, dotted) : NULL;
+}
+
+/* A positive whole number, as a TOML integer or a string of digits (env). */
+static sl_status positive(sl_config *cfg, const sl_value *toml, const char *dotted, int64_t min,
+                          int64_t *out, sl_error *err) {
+  const sl_value *v = setting(cfg, toml, dotted);
+  if (!v) return SL_OK;
+  int64_t n = sl_v_int_or(v, -1);
+  const char *s = sl_v_str(v, NULL);
+  if (n < 0 && s) {
+    char *end = NULL;
+    long long x = strtoll(s, &end, 10);
+    if (end != s && !*end) n = x;
+  }
+  if (n < min || n > (INT64_C(1) << 40))
+    return sl_error_set(err, SL_CONFIG_INVALID, "%s must be a whole number of at least %lld%s", dotted,
+                        (long long)min, min == 5 ? " (S3's smallest part is 5 MB)" : "");
+  *out = n;
+  return SL_OK;
+}
+
+sl_status sl_aws_settings_read(sl_config *cfg, const sl_value *toml, sl_aws_settings *out,
+                               sl_error *err) {
+  sl_aws_settings s = {0};
+  const sl_value *style = setting(cfg, toml, "destination.filesystem.addressing_style");
+  if (style && !sl_v_str(style, NULL))
+    return sl_error_set(err, SL_CONFIG_INVALID, "destination.filesystem.addressing_style must be a string");
+  sl_status st = sl_s3_addressing_parse(sl_v_str(style, NULL), &s.addressing, err);
+  if (st) {
+    sl_error_prefix(err, "[destination.filesystem]");
+    return st;
+  }
+  int64_t thr = 0, part = 0, timeout = 0;
+  if ((st = positive(cfg, toml, "destination.filesystem.multipart_threshold_mb", 1, &thr, err)) ||
+      (st = positive(cfg, toml, "destination.filesystem.multipart_part_mb", 5, &part, err)) ||
+      (st = positive(cfg, toml, "destination.athena.query_timeout_s", 1, &timeout, err)))
+    return st;
+  s.multipart_threshold = (uint64_t)thr << 20;
+  s.part_size = (uint64_t)part << 20;
+  s.athena_query_timeout_s = (long)timeout;
+  *out = s;
+  return SL_OK;
 }

@@ -24,7 +24,7 @@ struct sl_s3 {
   sl_aws_credentials creds;
   char *region;
   char *scheme_host; /* "http://127.0.0.1:4568" or "https://s3.us-east-1.amazonaws.com" */
-  bool path_style;
+  sl_s3_addressing addressing; /* AUTO left here is decided per bucket name */
   size_t part_size, threshold;
   unsigned parallel, max_retries;
   long timeout_s;
@@ -112,19 +112,25 @@ sl_s3 *sl_s3_open(const sl_s3_options *o, sl_error *err) {
   if (!region) region = getenv("AWS_REGION");
   if (!region || !*region) region = "us-east-1";
   s->region = strdup(region);
+  const sl_aws_settings *set = &o->creds->settings;
+  s->addressing = o->path_style ? SL_S3_ADDRESSING_PATH
+                  : o->addressing ? o->addressing
+                                  : set->addressing;
   const char *ep = o->endpoint_url ? o->endpoint_url : o->creds->endpoint_url;
   if (ep && *ep) {
     s->scheme_host = strdup(ep);
     size_t n = strlen(s->scheme_host);
     while (n && s->scheme_host[n - 1] == '/') s->scheme_host[--n] = '\0';
-    s->path_style = o->path_style || host_is_local(ep);
+    /* bucket.127.0.0.1 resolves nowhere; bucket.localhost does (curl), when asked for. */
+    if (s->addressing == SL_S3_ADDRESSING_AUTO && host_is_local(ep)) s->addressing = SL_S3_ADDRESSING_PATH;
   } else {
     if (asprintf(&s->scheme_host, "https://s3.%s.amazonaws.com", s->region) < 0) s->scheme_host = NULL;
-    s->path_style = o->path_style;
   }
-  s->part_size = o->part_size ? o->part_size : 8u << 20;
+  s->part_size = o->part_size ? o->part_size : set->part_size ? (size_t)set->part_size : 8u << 20;
   if (s->part_size < (5u << 20)) s->part_size = 5u << 20;
-  s->threshold = o->multipart_threshold ? o->multipart_threshold : 16u << 20;
+  s->threshold = o->multipart_threshold   ? o->multipart_threshold
+                 : set->multipart_threshold ? (size_t)set->multipart_threshold
+                                            : 16u << 20;
   s->parallel = o->parallel ? o->parallel : 4;
   s->max_retries = o->max_retries ? o->max_retries : 5;
   s->timeout_s = o->timeout_s ? o->timeout_s : 300;
@@ -157,6 +163,13 @@ void sl_s3_stats(const sl_s3 *s, uint64_t *requests, uint64_t *retries) {
   if (retries) *retries = s->retries;
 }
 
+void sl_s3_settings(const sl_s3 *s, sl_s3_addressing *addressing, size_t *part_size,
+                    size_t *threshold) {
+  if (addressing) *addressing = s->addressing;
+  if (part_size) *part_size = s->part_size;
+  if (threshold) *threshold = s->threshold;
+}
+
 /* ---- one request ------------------------------------------------------------------------- */
 
 typedef struct s3_req {
@@ -177,11 +190,23 @@ typedef struct s3_req {
   char url[2048];
 } s3_req;
 
+/* A bucket name that can be a host name label under TLS: lower-case letters,
+ * digits and '-', 3 to 63 long (dots would break the *.s3 certificate). */
+static bool dns_bucket(const char *b) {
+  size_t n = strlen(b);
+  if (n < 3 || n > 63 || b[0] == '-' || b[n - 1] == '-') return false;
+  for (; *b; b++)
+    if (!((*b >= 'a' && *b <= 'z') || (*b >= '0' && *b <= '9') || *b == '-')) return false;
+  return true;
+}
+
 static sl_status build_url(sl_s3 *s, s3_req *r) {
   sl_buf b = {0};
   sl_status st = SL_OK;
   const char *sh = s->scheme_host;
-  if (s->path_style || !r->bucket) {
+  bool path = s->addressing == SL_S3_ADDRESSING_PATH ||
+              (s->addressing == SL_S3_ADDRESSING_AUTO && r->bucket && !dns_bucket(r->bucket));
+  if (path || !r->bucket) {
     st = sl_buf_puts(&b, sh);
     if (!st && r->bucket) st = sl_buf_printf(&b, "/%s", r->bucket);
   } else {
@@ -463,6 +488,105 @@ sl_status sl_s3_list(sl_s3 *s, const char *bucket, const char *prefix, sl_s3_obj
   return SL_OK;
 }
 
+/* ---- multipart uploads in progress ------------------------------------------------------------- */
+
+typedef struct uploads_ctx {
+  sl_s3_upload *ups;
+  size_t n, cap;
+  char *next_key, *next_id;
+  bool truncated;
+} uploads_ctx;
+
+static sl_status uploads_cb(void *ud, const char *path, const char *text, size_t n) {
+  uploads_ctx *u = ud;
+  char **slot = NULL;
+  if (!strcmp(path, "ListMultipartUploadsResult/Upload/Key")) {
+    if (u->n == u->cap) {
+      size_t cap = u->cap ? u->cap * 2 : 16;
+      sl_s3_upload *v = realloc(u->ups, cap * sizeof *v);
+      if (!v) return SL_NOMEM;
+      u->ups = v;
+      u->cap = cap;
+    }
+    u->ups[u->n] = (sl_s3_upload){0};
+    slot = &u->ups[u->n++].key;
+  } else if (!strcmp(path, "ListMultipartUploadsResult/Upload/UploadId") && u->n) {
+    slot = &u->ups[u->n - 1].upload_id;
+  } else if (!strcmp(path, "ListMultipartUploadsResult/IsTruncated")) {
+    u->truncated = !strncmp(text, "true", 4);
+  } else if (!strcmp(path, "ListMultipartUploadsResult/NextKeyMarker")) {
+    slot = &u->next_key;
+  } else if (!strcmp(path, "ListMultipartUploadsResult/NextUploadIdMarker")) {
+    slot = &u->next_id;
+  }
+  if (slot) {
+    free(*slot);
+    if (!(*slot = strndup(text, n))) return SL_NOMEM;
+  }
+  return SL_OK;
+}
+
+void sl_s3_uploads_free(sl_s3_upload *ups, size_t n) {
+  if (!ups) return;
+  for (size_t i = 0; i < n; i++) {
+    free(ups[i].key);
+    free(ups[i].upload_id);
+  }
+  free(ups);
+}
+
+sl_status sl_s3_list_uploads(sl_s3 *s, const char *bucket, const char *prefix, sl_s3_upload **ups,
+                             size_t *n, sl_error *err) {
+  uploads_ctx u = {0};
+  sl_status st = SL_OK;
+  sl_buf q = {0}, body = {0};
+  for (int page = 0; page < 100000; page++) {
+    sl_buf_reset(&q);
+    /* Canonical order: key-marker, prefix, upload-id-marker, uploads. */
+    if (u.next_key) {
+      st = sl_buf_puts(&q, "key-marker=");
+      if (!st) st = uri_enc(&q, u.next_key, false);
+      if (!st) st = sl_buf_putc(&q, '&');
+    }
+    if (!st) st = sl_buf_puts(&q, "prefix=");
+    if (!st && prefix) st = uri_enc(&q, prefix, false);
+    if (!st && u.next_id) {
+      st = sl_buf_puts(&q, "&upload-id-marker=");
+      if (!st) st = uri_enc(&q, u.next_id, false);
+    }
+    if (!st) st = sl_buf_puts(&q, "&uploads=");
+    if (st) {
+      st = sl_error_set(err, SL_NOMEM, "out of memory");
+      break;
+    }
+    s3_req r = {.method = "GET", .bucket = bucket, .query = q.data, .out = &body};
+    if ((st = run(s, &r, err))) break;
+    u.truncated = false;
+    free(u.next_key);
+    free(u.next_id);
+    u.next_key = u.next_id = NULL;
+    st = sl_xml_parse(body.data ? body.data : "", body.len, uploads_cb, &u, err);
+    if (st) {
+      sl_error_prefix(err, "ListMultipartUploads answer from %s", r.url);
+      break;
+    }
+    if (!u.truncated || !u.next_key) break;
+  }
+  sl_buf_free(&q);
+  sl_buf_free(&body);
+  free(u.next_key);
+  free(u.next_id);
+  if (st) {
+    sl_s3_uploads_free(u.ups, u.n);
+    *ups = NULL;
+    *n = 0;
+    return st;
+  }
+  *ups = u.ups;
+  *n = u.n;
+  return SL_OK;
+}
+
 /* ---- delete ------------------------------------------------------------------------------------ */
 
 static sl_status xml_text(sl_buf *b, const char *s) {
@@ -538,6 +662,7 @@ typedef struct part {
   CURL *h;
   struct curl_slist *hd;
   s3_req r;
+  sl_buf resp; /* S3's answer, for its error code when a part fails */
   char *data;
   size_t len;
   int number;
@@ -546,19 +671,41 @@ typedef struct part {
   bool busy;
 } part;
 
-static sl_status abort_upload(sl_s3 *s, const char *bucket, const char *key, const char *upload_id) {
+sl_status sl_s3_abort_upload(sl_s3 *s, const char *bucket, const char *key, const char *upload_id,
+                             sl_error *err) {
   sl_buf q = {0};
-  sl_error e;
-  sl_error_clear(&e);
   sl_status st = sl_buf_puts(&q, "uploadId=");
   if (!st) st = uri_enc(&q, upload_id, false);
-  if (!st) {
-    s3_req r = {.method = "DELETE", .bucket = bucket, .key = key, .query = q.data};
-    st = run(s, &r, &e);
-    if (st) SL_WARN("could not abort the multipart upload of s3://%s/%s: %s", bucket, key, e.msg);
+  if (st) {
+    sl_buf_free(&q);
+    return sl_error_set(err, SL_NOMEM, "out of memory");
+  }
+  s3_req r = {.method = "DELETE", .bucket = bucket, .key = key, .query = q.data};
+  st = run(s, &r, err);
+  /* Already gone (completed or aborted before): nothing is left behind. */
+  if (st == SL_NOT_FOUND) {
+    sl_error_clear(err);
+    st = SL_OK;
   }
   sl_buf_free(&q);
   return st;
+}
+
+/* After a failed multipart upload: abort it, and when that fails too, say
+ * in the upload's error that parts are left (and which upload holds them). */
+static void abort_failed(sl_s3 *s, const char *bucket, const char *key, const char *upload_id,
+                         sl_error *err) {
+  sl_error e;
+  sl_error_clear(&e);
+  if (sl_s3_abort_upload(s, bucket, key, upload_id, &e) == SL_OK) return;
+  SL_WARN("could not abort the multipart upload %s of s3://%s/%s: %s", upload_id, bucket, key, e.msg);
+  if (err) {
+    char more[600];
+    snprintf(more, sizeof more, "; aborting upload %.200s failed too (%.300s), its parts stay in the bucket",
+             upload_id, e.msg);
+    size_t n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof err->msg - n, "%s", more);
+  }
 }
 
 sl_status sl_s3_put_file_multipart(sl_s3 *s, const char *bucket, const char *key, const char *path,
@@ -611,8 +758,9 @@ sl_status sl_s3_put_file_multipart(sl_s3 *s, const char *bucket, const char *key
       snprintf(p->query, sizeof p->query, "partNumber=%d&uploadId=%s", p->number, enc_id.data);
       if (!p->h) p->h = curl_easy_init();
       if (!p->h) { st = sl_error_set(err, SL_NOMEM, "out of memory"); break; }
+      sl_buf_reset(&p->resp);
       p->r = (s3_req){.method = "PUT", .bucket = bucket, .key = key, .query = p->query,
-                      .body = p->data, .body_len = p->len};
+                      .body = p->data, .body_len = p->len, .out = &p->resp};
       curl_slist_free_all(p->hd);
       p->hd = NULL;
       if ((st = setup(s, p->h, &p->r, &p->hd))) break;
@@ -642,6 +790,7 @@ sl_status sl_s3_put_file_multipart(sl_s3 *s, const char *bucket, const char *key
           backoff(p->attempts++);
           s->retries++;
           s->requests++;
+          sl_buf_reset(&p->resp);
           curl_slist_free_all(p->hd);
           p->hd = NULL;
           if ((st = setup(s, p->h, &p->r, &p->hd))) break;
@@ -651,9 +800,14 @@ sl_status sl_s3_put_file_multipart(sl_s3 *s, const char *bucket, const char *key
         if (rc != CURLE_OK)
           st = sl_error_set(err, SL_DESTINATION, "S3 upload of part %d to %s failed: %s", p->number,
                             p->r.url, curl_easy_strerror(rc));
-        else
-          st = sl_error_set(err, SL_DESTINATION, "S3 upload of part %d to %s failed: HTTP %ld", p->number,
-                            p->r.url, p->r.status);
+        else if (p->r.status < 200 || p->r.status >= 300) {
+          s3_fail(&p->r, &p->resp, err);
+          sl_error_prefix(err, "S3 upload of part %d", p->number);
+          st = SL_DESTINATION;
+          if (err) err->code = st;
+        } else
+          st = sl_error_set(err, SL_DESTINATION, "S3 upload of part %d to %s failed: no ETag in the answer",
+                            p->number, p->r.url);
         sl_error_http(err, p->r.url, (int)p->r.status);
         break;
       }
@@ -670,6 +824,7 @@ sl_status sl_s3_put_file_multipart(sl_s3 *s, const char *bucket, const char *key
       curl_easy_cleanup(slots[i].h);
     }
     curl_slist_free_all(slots[i].hd);
+    sl_buf_free(&slots[i].resp);
     free(slots[i].data);
   }
   free(slots);
@@ -695,7 +850,7 @@ sl_status sl_s3_put_file_multipart(sl_s3 *s, const char *bucket, const char *key
     sl_buf_free(&cout);
     sl_buf_free(&body);
   }
-  if (st) abort_upload(s, bucket, key, upload_id);
+  if (st) abort_failed(s, bucket, key, upload_id, err);
   for (uint64_t i = 0; etags && i < nparts; i++) free(etags[i]);
   free(etags);
   free(upload_id);

@@ -1,7 +1,8 @@
 /* The Athena destination. Staging is the filesystem destination on S3
  * (Parquet); SQL goes through Athena's JSON API (StartQueryExecution, then
  * GetQueryExecution polled with backoff, GetQueryResults paged), signed with
- * SigV4 for service "athena".
+ * SigV4 for service "athena"; a statement still running after query_timeout_s
+ * (default 30 min) is stopped with StopQueryExecution and fails.
  *
  *  - Hive tables (append, replace): CREATE EXTERNAL TABLE … STORED AS PARQUET
  *    over <bucket_url>/<dataset>/<table>/; the package's files are written
@@ -39,6 +40,7 @@ typedef struct sl__athena {
   char *endpoint, *region, *workgroup, *catalog, *result_url, *root_url, *staging_db;
   bool force_iceberg;
   bool system_ready;
+  long query_timeout_s; /* a statement still QUEUED/RUNNING after this is stopped */
   sl_buf sql;
 } sl__athena;
 
@@ -90,6 +92,33 @@ static sl_status call(sl__athena *a, const char *op, const char *body, sl_doc **
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A statement past its deadline: StopQueryExecution, then the error naming
+ * the query and the statement (and whether the stop went through). */
+static sl_status stop_overdue(sl__athena *a, const char *id, const char *state, const char *sql,
+                              sl_error *err) {
+  sl_buf b = {0};
+  sl_buf_puts(&b, "{\"QueryExecutionId\":");
+  jstr(&b, id);
+  sl_buf_puts(&b, "}");
+  sl_doc *d = NULL;
+  sl_error e;
+  sl_error_clear(&e);
+  sl_status st = call(a, "StopQueryExecution", b.data, &d, &e);
+  sl_doc_free(d);
+  sl_buf_free(&b);
+  return sl_error_set(err, SL_DESTINATION,
+                      "Athena query %s still %s after %lds ([destination.athena] query_timeout_s): %s; "
+                      "statement: %.300s",
+                      id, state, a->query_timeout_s,
+                      st ? e.msg : "stopped it (StopQueryExecution)", sql);
 }
 
 /* Athena's column types as the printer treats them. */
@@ -175,6 +204,7 @@ static sl_status run(sl__athena *a, const char *sql, const char *database, athen
   jstr(&q, id);
   sl_buf_puts(&q, "}");
   long wait = 50;
+  double deadline = now_s() + (double)a->query_timeout_s;
   for (;;) {
     d = NULL;
     if ((st = call(a, "GetQueryExecution", q.data, &d, err))) break;
@@ -190,8 +220,16 @@ static sl_status run(sl__athena *a, const char *sql, const char *database, athen
       sl_doc_free(d);
       break;
     }
+    double left = deadline - now_s();
+    if (left <= 0) {
+      char st_name[32];
+      snprintf(st_name, sizeof st_name, "%s", *state ? state : "RUNNING");
+      sl_doc_free(d);
+      st = stop_overdue(a, id, st_name, sql, err);
+      break;
+    }
     sl_doc_free(d);
-    sleep_ms(wait);
+    sleep_ms(wait < left * 1000 ? wait : (long)(left * 1000) + 1);
     if (wait < 2000) wait *= 2;
   }
   /* Results, page by page. */
@@ -1018,6 +1056,9 @@ sl_dest *sl_athena_open(const sl_athena_options *o, sl_error *err) {
   while (rl > 5 && a->root_url[rl - 1] == '/') a->root_url[--rl] = '\0';
   if (asprintf(&a->staging_db, "%s_staging", o->dataset) < 0) a->staging_db = NULL;
   a->force_iceberg = o->force_iceberg;
+  a->query_timeout_s = o->creds->settings.athena_query_timeout_s > 0 ? o->creds->settings.athena_query_timeout_s
+                                                                     : 30 * 60;
+  a->creds.settings = o->creds->settings;
   a->fs = calloc(1, sizeof *a->fs);
   if (!a->base.dataset || !a->creds.access_key_id || !a->region || !a->endpoint || !a->workgroup ||
       !a->catalog || !a->root_url || !a->staging_db || !a->fs) {

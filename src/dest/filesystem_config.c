@@ -61,7 +61,10 @@ sl_status sl__dest_aws_credentials(sl_config *cfg, const sl_value *toml, const c
       .region = cred(&c, dest, "region_name"),
       .endpoint_url = cred(&c, dest, "endpoint_url"),
   };
-  return sl_aws_credentials_resolve(&o, out, err);
+  sl_status st = sl_aws_credentials_resolve(&o, out, err);
+  /* S3 addressing/multipart and the Athena query timeout travel with the credentials. */
+  if (!st && (st = sl_aws_settings_read(cfg, toml, &out->settings, err))) sl_aws_credentials_free(out);
+  return st;
 }
 
 sl_dest *sl__dest_open_filesystem(sl_config *cfg, const sl_value *toml, const char *project_dir,

@@ -8,7 +8,9 @@
 # reason, throttling, and a load (force_iceberg) killed at several statements then re-run to
 # exactly the right rows (no re-insert of old staging data). `sluice pipeline
 # NAME query` through Athena (CSV and JSON equal to DuckDB's; writes refused
-# before they are sent) and `drop RESOURCE` then a reload.
+# before they are sent) and `drop RESOURCE` then a reload. The stand-in's
+# refusals (unsigned, wrong target), result paging past 1000 rows, and a
+# statement stuck in RUNNING stopped after query_timeout_s.
 set -u
 SLUICE=${SLUICE:?path of the sluice binary}
 SL_SOURCE_DIR=${SL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -220,6 +222,76 @@ check "statement shown" grep -q 'statement: INSERT INTO "fail_data"."_dlt_loads"
 check "secret not shown" bash -c "! grep -q S3RVER '$WORK/err'"
 check "throttled requests were retried (the merge went in before the failure)" \
   eq "$(sl_athena_sql fail_data 'SELECT count(*) FROM users' 2>&1)" "2"
+
+# A stand-in without throttling, where statements naming stuck_marker stay
+# RUNNING (for the timeout below); the pipeline is pointed at it.
+sl_stop "$ATHENA_PID"
+export ATHENA_STANDIN_STUCK=stuck_marker
+sl_start_athena "$WORK/s3" || exit 1
+unset ATHENA_STANDIN_STUCK
+sed -i "/^\[destination.athena\]/,/^\[/ s|^endpoint_url = .*|endpoint_url = \"$ATHENA_ENDPOINT\"|" "$A/sluice.toml"
+
+# The stand-in refuses what Athena refuses: no SigV4 Authorization header
+# (403 MissingAuthenticationTokenException), a signature for another service,
+# and a wrong X-Amz-Target (400 UnknownOperationException); the same request
+# signed and targeted properly goes through, so the refusals are specific.
+apost() { # expected-code target [curl signing args...]
+  local want=$1 target=$2
+  shift 2
+  curl -s -o "$WORK/resp" -w '%{http_code}' -X POST "$ATHENA_ENDPOINT/" \
+    -H 'Content-Type: application/x-amz-json-1.1' -H "X-Amz-Target: $target" \
+    --data '{"QueryString": "SELECT 1", "QueryExecutionContext": {"Database": "shop_data"}}' "$@" > "$WORK/code"
+  eq "$(cat "$WORK/code")" "$want"
+}
+sig=(--aws-sigv4 aws:amz:us-east-1:athena --user S3RVER:S3RVER)
+check "unsigned request: 403" apost 403 AmazonAthena.StartQueryExecution
+check "unsigned request: MissingAuthenticationTokenException" grep -q MissingAuthenticationTokenException "$WORK/resp"
+check "signed for s3, not athena: 403" apost 403 AmazonAthena.StartQueryExecution --aws-sigv4 aws:amz:us-east-1:s3 --user S3RVER:S3RVER
+check "bare Authorization header: 403" apost 403 AmazonAthena.StartQueryExecution -H 'Authorization: Bearer x'
+check "wrong target prefix: 400" apost 400 AmazonS3.StartQueryExecution "${sig[@]}"
+check "wrong target prefix: UnknownOperationException" grep -q UnknownOperationException "$WORK/resp"
+check "unknown operation: 400" apost 400 AmazonAthena.StartQueryExecutionNope "${sig[@]}"
+check "unknown operation: UnknownOperationException" grep -q UnknownOperationException "$WORK/resp"
+check "missing target: 400" apost 400 "" "${sig[@]}"
+check "signed and targeted: 200" apost 200 AmazonAthena.StartQueryExecution "${sig[@]}"
+check "signed and targeted: a query id" grep -q QueryExecutionId "$WORK/resp"
+
+# Result paging: 2500 rows come in three GetQueryResults pages (NextToken);
+# the stand-in pages at 1000 rows, header row included, as Athena does.
+out=$(aquery --csv 'SELECT range AS n FROM range(2500) ORDER BY n' 2>&1)
+check "2500 rows through NextToken pages" eq "$(tail -n +2 <<< "$out" | wc -l)" 2500
+check "every row once, in order" eq "$(tail -n +2 <<< "$out" | sort -n | uniq | wc -l) $(sed -n 2p <<< "$out") $(tail -n 1 <<< "$out")" "2500 0 2499"
+check "header only once" eq "$(grep -c '^n$' <<< "$out")" 1
+id=$(sl_aws athena start-query-execution --endpoint-url "$ATHENA_ENDPOINT" --query-string 'SELECT range AS n FROM range(2500)' \
+      --query QueryExecutionId --output text 2>&1)
+for _ in $(seq 1 50); do
+  [ "$(sl_aws athena get-query-execution --endpoint-url "$ATHENA_ENDPOINT" --query-execution-id "$id" \
+        --query QueryExecution.Status.State --output text 2>&1)" = SUCCEEDED ] && break
+  sleep 0.1
+done
+page=$(sl_aws athena get-query-results --endpoint-url "$ATHENA_ENDPOINT" --query-execution-id "$id" --no-paginate \
+         --output json 2>&1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["ResultSet"]["Rows"]), "NextToken" in d)')
+check "stand-in pages at 1000 rows (got: $page)" eq "$page" "1000 True"
+
+# A statement stuck in RUNNING: stopped (StopQueryExecution) after
+# [destination.athena] query_timeout_s, failing with the query id and the statement.
+printf 'query_timeout_s = 2\n' >> "$A/sluice.toml"
+t0=$(date +%s)
+aquery --csv "SELECT 'stuck_marker' AS x" > "$WORK/out" 2> "$WORK/err"; rc=$?
+t1=$(date +%s)
+check "a stuck query fails (exit 4, got $rc)" test $rc -eq 4
+check "after the timeout, not forever ($((t1 - t0))s)" test $((t1 - t0)) -ge 2 -a $((t1 - t0)) -le 15
+check "error names the state and the timeout: $(cat "$WORK/err")" grep -q "still RUNNING after 2s (\[destination.athena\] query_timeout_s)" "$WORK/err"
+check "error names the statement" grep -q "statement: SELECT 'stuck_marker' AS x" "$WORK/err"
+id=$(grep -o 'Athena query [^ ]*' "$WORK/err" | head -n 1 | cut -d' ' -f3)
+check "error names the query id ($id)" test -n "$id"
+check "the query was stopped: CANCELLED in the stand-in" eq "$(sl_aws athena get-query-execution --endpoint-url "$ATHENA_ENDPOINT" \
+  --query-execution-id "$id" --query QueryExecution.Status.State --output text 2>&1)" CANCELLED
+check "other statements still run" eq "$(aquery --csv 'SELECT 7 AS x' 2>&1)" $'x\n7'
+sed -i 's/^query_timeout_s = 2$/query_timeout_s = 0/' "$A/sluice.toml"
+aquery --csv 'SELECT 7 AS x' > "$WORK/out" 2> "$WORK/err"; rc=$?
+check "query_timeout_s = 0 is refused: $(cat "$WORK/err")" grep -q "destination.athena.query_timeout_s must be a whole number of at least 1" "$WORK/err"
+sed -i '/^query_timeout_s = 0$/d' "$A/sluice.toml"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -1,6 +1,8 @@
 /* A stand-in for Amazon Athena, for tests: speaks Athena's JSON protocol
  * (POST / with X-Amz-Target: AmazonAthena.StartQueryExecution,
- * GetQueryExecution, GetQueryResults; application/x-amz-json-1.1) on
+ * GetQueryExecution, GetQueryResults (pages of at most 1000 rows, the header
+ * row counted, as Athena sends them), StopQueryExecution;
+ * application/x-amz-json-1.1) on
  * 127.0.0.1, keeps a Glue-like catalog, and runs the statements on DuckDB:
  *   - external tables (CREATE EXTERNAL TABLE … STORED AS PARQUET LOCATION
  *     's3://…') are views over the Parquet objects read back from the S3
@@ -14,6 +16,8 @@
  *
  *   athena_standin --port N --s3-endpoint URL [--port-file F]
  * Env: ATHENA_STANDIN_FAIL=<text>  statements containing text end FAILED
+ *      ATHENA_STANDIN_STUCK=<text> statements containing text stay RUNNING
+ *                                  until StopQueryExecution (then CANCELLED)
  *      ATHENA_STANDIN_THROTTLE=<n> every n-th request is throttled (400)
  *      AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for the S3 server (S3RVER). */
 #define _GNU_SOURCE
@@ -45,7 +49,7 @@ typedef struct query {
   char id[40];
   char *sql;
   char *db;
-  int state; /* 0 running, 1 succeeded, 2 failed */
+  int state; /* 0 running, 1 succeeded, 2 failed, 3 stuck running, 4 cancelled */
   int polls;
   char *reason;
   size_t ncols, nrows;
@@ -64,6 +68,7 @@ static size_t nqueries;
 static long request_no;
 static long throttle_every;
 static const char *fail_text;
+static const char *stuck_text;
 
 /* ---- SQL text helpers ---------------------------------------------------------- */
 
@@ -289,6 +294,10 @@ static void execute(query *q) {
   if (fail_text && *fail_text && strstr(q->sql, fail_text)) {
     q->state = 2;
     q->reason = strdup("injected failure: this statement matches ATHENA_STANDIN_FAIL");
+    return;
+  }
+  if (stuck_text && *stuck_text && strstr(q->sql, stuck_text)) {
+    q->state = 3; /* never runs; StopQueryExecution cancels it */
     return;
   }
   const char *p = q->sql;
@@ -557,14 +566,19 @@ static enum MHD_Result handle(struct MHD_Connection *c, const char *target, cons
       res = error_reply(c, 400, "InvalidRequestException", "QueryExecution not found");
     } else {
       /* The first poll sees it RUNNING, as a real engine would. */
-      const char *state = q->polls++ == 0 ? "RUNNING" : q->state == 1 ? "SUCCEEDED" : "FAILED";
+      const char *state = q->state == 4                    ? "CANCELLED"
+                          : q->polls++ == 0 || q->state == 3 ? "RUNNING"
+                          : q->state == 1                    ? "SUCCEEDED"
+                                                             : "FAILED";
       sl_buf_puts(&out, "{\"QueryExecution\":{\"QueryExecutionId\":");
       jstr(&out, q->id);
       sl_buf_puts(&out, ",\"Query\":");
       jstr(&out, q->sql);
       sl_buf_puts(&out, ",\"StatementType\":\"DML\",\"Status\":{\"State\":");
       jstr(&out, state);
-      if (!strcmp(state, "FAILED")) {
+      if (!strcmp(state, "CANCELLED")) {
+        sl_buf_puts(&out, ",\"StateChangeReason\":\"Query was cancelled by user\"");
+      } else if (!strcmp(state, "FAILED")) {
         sl_buf_puts(&out, ",\"StateChangeReason\":");
         jstr(&out, q->reason ? q->reason : "failed");
         sl_buf_puts(&out, ",\"AthenaError\":{\"ErrorCategory\":2,\"ErrorType\":1000}");
@@ -614,6 +628,14 @@ static enum MHD_Result handle(struct MHD_Connection *c, const char *target, cons
       if (to < total) sl_buf_printf(&out, ",\"NextToken\":\"%zu\"", to);
       sl_buf_puts(&out, "}");
       res = reply(c, 200, out.data);
+    }
+  } else if (!strcmp(target, "AmazonAthena.StopQueryExecution")) {
+    query *q = find_query(sl_v_str(sl_v_get(d->root, "QueryExecutionId"), NULL));
+    if (!q) {
+      res = error_reply(c, 400, "InvalidRequestException", "QueryExecution not found");
+    } else {
+      if (q->state == 0 || q->state == 3) q->state = 4;
+      res = reply(c, 200, "{}");
     }
   } else {
     res = error_reply(c, 400, "UnknownOperationException", "unknown X-Amz-Target");
@@ -677,6 +699,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   fail_text = getenv("ATHENA_STANDIN_FAIL");
+  stuck_text = getenv("ATHENA_STANDIN_STUCK");
   throttle_every = getenv("ATHENA_STANDIN_THROTTLE") ? atol(getenv("ATHENA_STANDIN_THROTTLE")) : 0;
   snprintf(cache_dir, sizeof cache_dir, "/tmp/athena_standin_%d", (int)getpid());
   sl_mkdir_p(cache_dir, NULL);

@@ -1,8 +1,12 @@
 /* AWS pieces: the XML reader, ~/.aws files, the credentials chain (config,
  * env, profile files, IMDSv2 served by a local stand-in), secret redaction,
  * and the S3 client against a real s3rver (started here when installed by
- * scripts/deps.sh --s3): signatures it checks, PUT/GET/HEAD, ListObjectsV2
- * across continuation pages, DeleteObjects, multipart in parallel. */
+ * scripts/deps.sh --s3 when missing): signatures it checks, PUT/GET/HEAD,
+ * ListObjectsV2 across continuation pages, DeleteObjects, multipart in
+ * parallel; and against a recording fake S3 (s3rver has neither
+ * ListMultipartUploads nor AbortMultipartUpload): multipart aborted when a
+ * part or the completion fails, ListMultipartUploads across pages, virtual-host
+ * addressing, and the settings read from configuration. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -21,8 +25,10 @@
 
 #include "sluice/aws.h"
 #include "sluice/buf.h"
+#include "sluice/config.h"
 #include "sluice/log.h"
 #include "sluice/package.h"
+#include "sluice/toml.h"
 #include "test.h"
 
 /* ---- XML ------------------------------------------------------------------------ */
@@ -347,10 +353,19 @@ TEST(sigv4_aws_vector) {
 
 /* ---- S3 on s3rver ----------------------------------------------------------------- */
 
+/* s3rver, installed by scripts/deps.sh --s3 when it is missing: a test that
+ * skips proves nothing. */
 static pid_t s3rver_start(int *port, char *dir, size_t dsize) {
   char bin[512];
   snprintf(bin, sizeof bin, "%s/.deps/node/node_modules/.bin/s3rver", SL_SOURCE_DIR);
-  if (access(bin, X_OK) != 0) return -1;
+  if (access(bin, X_OK) != 0) {
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "bash '%s/scripts/deps.sh' --s3 >&2", SL_SOURCE_DIR);
+    if (system(cmd) != 0 || access(bin, X_OK) != 0) {
+      fprintf(stderr, "s3rver is not installed and scripts/deps.sh --s3 could not install it\n");
+      return -1;
+    }
+  }
   snprintf(dir, dsize, "/tmp/sl_s3rver_XXXXXX");
   if (!mkdtemp(dir)) return -1;
   *port = free_port();
@@ -371,10 +386,8 @@ TEST(s3_against_s3rver) {
   int port;
   char dir[64];
   pid_t pid = s3rver_start(&port, dir, sizeof dir);
-  if (pid < 0) {
-    printf("SKIP s3_against_s3rver: s3rver not installed (scripts/deps.sh --s3)\n");
-    return;
-  }
+  CHECK_MSG(pid > 0, "s3rver did not start");
+  if (pid <= 0) return;
   char ep[64];
   snprintf(ep, sizeof ep, "http://127.0.0.1:%d", port);
   sl_aws_credentials cr = {.access_key_id = "S3RVER", .secret_access_key = "S3RVER"};
@@ -459,6 +472,379 @@ out:
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) {}
+}
+
+/* ---- a recording fake S3 ------------------------------------------------------ */
+
+/* Path or virtual-host addressing (a host <bucket>.localhost or
+ * <bucket>.s3.localhost: curl resolves *.localhost to the loopback). Every
+ * request is logged as "METHOD HOST PATH?QUERY auth|noauth". Bucket names
+ * inject failures: "parts" in it fails every part after the first (500),
+ * "complete" answers CompleteMultipartUpload with 200 and an <Error> body,
+ * "abortfails" fails AbortMultipartUpload (500). ListMultipartUploads pages
+ * two uploads at a time. */
+static const char fake_s3_py[] =
+    "import http.server, socketserver, sys, threading, urllib.parse, uuid, hashlib\n"
+    "log = open(sys.argv[2], 'a', buffering=1)\n"
+    "lock = threading.Lock()\n"
+    "uploads, objects = {}, {}\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "  protocol_version = 'HTTP/1.1'\n"
+    "  def log_message(self, *a): pass\n"
+    "  def route(self):\n"
+    "    host = self.headers.get('Host', '')\n"
+    "    u = urllib.parse.urlsplit(self.path)\n"
+    "    q = urllib.parse.parse_qs(u.query, keep_blank_values=True)\n"
+    "    path = urllib.parse.unquote(u.path)\n"
+    "    hn = host.split(':')[0]\n"
+    "    if hn in ('localhost', 's3.localhost', '127.0.0.1'):\n"
+    "      b, _, k = path[1:].partition('/')\n"
+    "    else:\n"
+    "      b, k = hn[:-len('.s3.localhost')] if hn.endswith('.s3.localhost') else hn[:-len('.localhost')], path[1:]\n"
+    "    auth = 'auth' if self.headers.get('Authorization', '').startswith('AWS4-HMAC-SHA256 Credential=') else 'noauth'\n"
+    "    with lock: log.write('%s %s %s %s\\n' % (self.command, host, self.path, auth))\n"
+    "    n = int(self.headers.get('Content-Length') or 0)\n"
+    "    self.data = self.rfile.read(n) if n else b''\n"
+    "    return b, k, q\n"
+    "  def send(self, code, data=b'', headers=()):\n"
+    "    self.send_response(code)\n"
+    "    for h in headers: self.send_header(*h)\n"
+    "    self.send_header('Content-Length', str(len(data)))\n"
+    "    self.end_headers()\n"
+    "    if self.command != 'HEAD': self.wfile.write(data)\n"
+    "  def err(self, code, c, m):\n"
+    "    self.send(code, ('<?xml version=\"1.0\"?><Error><Code>%s</Code><Message>%s</Message></Error>' % (c, m)).encode())\n"
+    "  def do_POST(self):\n"
+    "    b, k, q = self.route()\n"
+    "    if 'uploads' in q:\n"
+    "      uid = uuid.uuid4().hex\n"
+    "      with lock: uploads[uid] = [b, k, {}]\n"
+    "      return self.send(200, ('<InitiateMultipartUploadResult><Bucket>%s</Bucket><Key>%s</Key><UploadId>%s</UploadId></InitiateMultipartUploadResult>' % (b, k, uid)).encode())\n"
+    "    uid = q.get('uploadId', [''])[0]\n"
+    "    if uid not in uploads: return self.err(404, 'NoSuchUpload', 'no such upload')\n"
+    "    if 'complete' in b: return self.send(200, b'<Error><Code>InternalError</Code><Message>injected completion failure</Message></Error>')\n"
+    "    with lock: bb, kk, parts = uploads.pop(uid)\n"
+    "    objects[(bb, kk)] = b''.join(parts[n] for n in sorted(parts))\n"
+    "    self.send(200, b'<CompleteMultipartUploadResult/>')\n"
+    "  def do_PUT(self):\n"
+    "    b, k, q = self.route()\n"
+    "    if 'partNumber' in q:\n"
+    "      uid, n = q['uploadId'][0], int(q['partNumber'][0])\n"
+    "      if uid not in uploads: return self.err(404, 'NoSuchUpload', 'no such upload')\n"
+    "      if 'parts' in b and n > 1: return self.err(500, 'InternalError', 'injected part failure')\n"
+    "      with lock: uploads[uid][2][n] = self.data\n"
+    "      return self.send(200, headers=[('ETag', '\"%s\"' % hashlib.md5(self.data).hexdigest())])\n"
+    "    objects[(b, k)] = self.data\n"
+    "    self.send(200, headers=[('ETag', '\"x\"')])\n"
+    "  def do_DELETE(self):\n"
+    "    b, k, q = self.route()\n"
+    "    if 'uploadId' in q:\n"
+    "      if 'abortfails' in b: return self.err(500, 'InternalError', 'injected abort failure')\n"
+    "      with lock: uploads.pop(q['uploadId'][0], None)\n"
+    "    else: objects.pop((b, k), None)\n"
+    "    self.send(204)\n"
+    "  def do_GET(self):\n"
+    "    b, k, q = self.route()\n"
+    "    if 'uploads' in q:\n"
+    "      pre = q.get('prefix', [''])[0]\n"
+    "      with lock: mine = sorted((kk, uid) for uid, (bb, kk, _) in uploads.items() if bb == b and kk.startswith(pre))\n"
+    "      if 'key-marker' in q: mine = [x for x in mine if x > (q['key-marker'][0], q.get('upload-id-marker', [''])[0])]\n"
+    "      page, more = mine[:2], len(mine) > 2\n"
+    "      x = '<ListMultipartUploadsResult><Bucket>%s</Bucket><IsTruncated>%s</IsTruncated>' % (b, 'true' if more else 'false')\n"
+    "      if more: x += '<NextKeyMarker>%s</NextKeyMarker><NextUploadIdMarker>%s</NextUploadIdMarker>' % page[-1]\n"
+    "      for kk, uid in page: x += '<Upload><Key>%s</Key><UploadId>%s</UploadId></Upload>' % (kk, uid)\n"
+    "      return self.send(200, (x + '</ListMultipartUploadsResult>').encode())\n"
+    "    if (b, k) in objects: return self.send(200, objects[(b, k)])\n"
+    "    self.err(404, 'NoSuchKey', 'no such key')\n"
+    "  do_HEAD = do_GET\n"
+    "class S(socketserver.ThreadingMixIn, http.server.HTTPServer): daemon_threads = True\n"
+    "S(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n";
+
+typedef struct fake_s3 {
+  pid_t pid;
+  int port;
+  char script[64], log[64];
+} fake_s3;
+
+static bool fake_s3_start(fake_s3 *f) {
+  snprintf(f->script, sizeof f->script, "/tmp/sl_fakes3_XXXXXX.py");
+  int fd = mkstemps(f->script, 3);
+  if (fd < 0) return false;
+  bool ok = write(fd, fake_s3_py, strlen(fake_s3_py)) == (ssize_t)strlen(fake_s3_py);
+  close(fd);
+  snprintf(f->log, sizeof f->log, "/tmp/sl_fakes3_log_XXXXXX");
+  fd = mkstemp(f->log);
+  if (fd < 0) return false;
+  close(fd);
+  f->port = free_port();
+  char ps[16];
+  snprintf(ps, sizeof ps, "%d", f->port);
+  f->pid = spawn((char *const[]){"python3", f->script, ps, f->log, NULL});
+  return ok && wait_port(f->port, 5000);
+}
+
+static void fake_s3_stop(fake_s3 *f) {
+  stop(f->pid);
+  unlink(f->script);
+  unlink(f->log);
+}
+
+/* The request log so far. */
+static char *fake_s3_log(const fake_s3 *f) {
+  char *text = NULL;
+  if (sl_read_file(f->log, &text, NULL, NULL) != SL_OK) return strdup("");
+  return text;
+}
+
+static int count_lines(const char *text, const char *needle) {
+  int n = 0;
+  for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle)) n++;
+  return n;
+}
+
+static void write_sized(const char *path, size_t size) {
+  FILE *fp = fopen(path, "wb");
+  for (size_t i = 0; fp && i < size; i++) fputc((int)(i * 31 % 251), fp);
+  if (fp) fclose(fp);
+}
+
+static sl_s3 *open_fake(const fake_s3 *f, const char *host, sl_aws_credentials *cr, sl_error *err) {
+  char ep[96];
+  snprintf(ep, sizeof ep, "http://%s:%d", host, f->port);
+  sl_s3_options o = {.creds = cr, .endpoint_url = ep, .region = "us-east-1", .parallel = 3,
+                     .max_retries = 1};
+  return sl_s3_open(&o, err);
+}
+
+TEST(s3_multipart_aborted_on_failure) {
+  fake_s3 f;
+  CHECK(fake_s3_start(&f));
+  sl_aws_credentials cr = {.access_key_id = "AKFAKE", .secret_access_key = "SKFAKESECRET",
+                           .settings = {.multipart_threshold = 5u << 20, .part_size = 5u << 20}};
+  sl_error err;
+  sl_error_clear(&err);
+  sl_s3 *s = open_fake(&f, "127.0.0.1", &cr, &err);
+  CHECK(s != NULL);
+  char path[] = "/tmp/sl_mpf_XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  write_sized(path, (16u << 20) + 123); /* 4 parts of 5 MB */
+  sl_s3_upload *ups = NULL;
+  size_t n = 9;
+
+  /* Control: the same upload goes through when nothing fails. */
+  CHECK_OK(sl_s3_put_file(s, "ok", "data/whole.bin", path, &err));
+  char *log = fake_s3_log(&f);
+  CHECK_INT(count_lines(log, "?partNumber="), 4);
+  CHECK_INT(count_lines(log, "POST 127.0.0.1"), 2); /* create and complete */
+  free(log);
+
+  /* A part fails after CreateMultipartUpload: the error is S3's, and the
+   * upload is aborted, so ListMultipartUploads shows nothing left. */
+  sl_error_clear(&err);
+  CHECK(sl_s3_put_file(s, "parts", "data/f.bin", path, &err) == SL_DESTINATION);
+  CHECK_CONTAINS(err.msg, "S3 upload of part");
+  CHECK_CONTAINS(err.msg, "HTTP 500 InternalError: injected part failure");
+  CHECK(strstr(err.msg, "stay in the bucket") == NULL);
+  log = fake_s3_log(&f);
+  CHECK_INT(count_lines(log, "DELETE 127.0.0.1"), 1);
+  CHECK_CONTAINS(log, "DELETE 127.0.0.1");
+  free(log);
+  CHECK_OK(sl_s3_list_uploads(s, "parts", "", &ups, &n, &err));
+  CHECK_INT(n, 0);
+  sl_s3_uploads_free(ups, n);
+
+  /* The completion fails (200 with an <Error> body): aborted too. */
+  sl_error_clear(&err);
+  CHECK(sl_s3_put_file(s, "complete", "data/c.bin", path, &err) != SL_OK);
+  CHECK_CONTAINS(err.msg, "injected completion failure");
+  CHECK_OK(sl_s3_list_uploads(s, "complete", NULL, &ups, &n, &err));
+  CHECK_INT(n, 0);
+  sl_s3_uploads_free(ups, n);
+
+  /* The abort fails as well: the error says the parts stay and names the
+   * upload; ListMultipartUploads (paged two at a time) finds all three. */
+  char key[32], ids[3][64] = {{0}};
+  for (int i = 0; i < 3; i++) {
+    snprintf(key, sizeof key, "o/%d.bin", i);
+    sl_error_clear(&err);
+    CHECK(sl_s3_put_file(s, "parts-abortfails", key, path, &err) != SL_OK);
+    CHECK_CONTAINS(err.msg, "injected part failure");
+    CHECK_CONTAINS(err.msg, "its parts stay in the bucket");
+    const char *at = strstr(err.msg, "aborting upload ");
+    if (at) sscanf(at + 16, "%63s", ids[i]);
+  }
+  CHECK_OK(sl_s3_list_uploads(s, "parts-abortfails", "o/", &ups, &n, &err));
+  CHECK_INT(n, 3);
+  for (size_t i = 0; i < n && i < 3; i++) {
+    snprintf(key, sizeof key, "o/%zu.bin", i);
+    CHECK_STR(ups[i].key, key);
+    CHECK_STR(ups[i].upload_id, ids[i]);
+  }
+  sl_s3_uploads_free(ups, n);
+  log = fake_s3_log(&f);
+  CHECK_CONTAINS(log, "key-marker=o%2F1.bin&prefix=o%2F&upload-id-marker=");
+  CHECK_INT(count_lines(log, "noauth"), 0);
+  free(log);
+  CHECK_OK(sl_s3_list_uploads(s, "parts-abortfails", "zz", &ups, &n, &err));
+  CHECK_INT(n, 0);
+  sl_s3_uploads_free(ups, n);
+  /* An explicit abort of an upload that is gone is fine. */
+  CHECK_OK(sl_s3_abort_upload(s, "ok", "data/whole.bin", "no-such-upload", &err));
+  unlink(path);
+  sl_s3_close(s);
+  fake_s3_stop(&f);
+}
+
+TEST(s3_addressing_style) {
+  fake_s3 f;
+  CHECK(fake_s3_start(&f));
+  sl_error err;
+  sl_error_clear(&err);
+  struct {
+    const char *style, *host, *bucket;
+    const char *want; /* "HOST PATH" as the server saw it; %d is the port */
+  } cases[] = {
+      {"virtual", "localhost", "vbucket", "PUT vbucket.localhost:%d /dir/a%%20b.txt auth"},
+      {"path", "localhost", "vbucket", "PUT localhost:%d /vbucket/dir/a%%20b.txt auth"},
+      /* auto: path style on localhost/IP endpoints, virtual-host elsewhere ... */
+      {"auto", "localhost", "vbucket", "PUT localhost:%d /vbucket/dir/a%%20b.txt auth"},
+      {"auto", "s3.localhost", "vbucket", "PUT vbucket.s3.localhost:%d /dir/a%%20b.txt auth"},
+      /* ... but path style for a name that is no DNS label */
+      {"auto", "s3.localhost", "v.bucket", "PUT s3.localhost:%d /v.bucket/dir/a%%20b.txt auth"},
+      {NULL, "s3.localhost", "vbucket2", "PUT vbucket2.s3.localhost:%d /dir/a%%20b.txt auth"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    /* The setting as a user writes it in sluice.toml. */
+    char toml[200];
+    if (cases[i].style)
+      snprintf(toml, sizeof toml, "[destination.filesystem]\naddressing_style = \"%s\"\n", cases[i].style);
+    else
+      snprintf(toml, sizeof toml, "[destination.filesystem]\nbucket_url = \"s3://x\"\n");
+    sl_doc *d = sl_toml_parse(toml, strlen(toml), "sluice.toml", &err);
+    CHECK(d != NULL);
+    sl_aws_credentials cr = {.access_key_id = "AKFAKE", .secret_access_key = "SKFAKE"};
+    CHECK_OK(sl_aws_settings_read(NULL, d ? d->root : NULL, &cr.settings, &err));
+    sl_doc_free(d);
+    sl_s3 *s = open_fake(&f, cases[i].host, &cr, &err);
+    CHECK(s != NULL);
+    if (!s) continue;
+    CHECK_MSG(sl_s3_put(s, cases[i].bucket, "dir/a b.txt", "hi", 2, &err) == SL_OK, "%s: %s", cases[i].style,
+              err.msg);
+    sl_buf got = {0};
+    CHECK_OK(sl_s3_get(s, cases[i].bucket, "dir/a b.txt", &got, &err));
+    CHECK_STR(got.data, "hi");
+    sl_buf_free(&got);
+    sl_s3_close(s);
+    char want[200];
+    snprintf(want, sizeof want, cases[i].want, f.port);
+    char *log = fake_s3_log(&f);
+    CHECK_MSG(strstr(log, want) != NULL, "%s on %s: no \"%s\" in\n%s", cases[i].style ? cases[i].style : "(unset)",
+              cases[i].host, want, log);
+    free(log);
+  }
+  fake_s3_stop(&f);
+}
+
+TEST(s3_settings_from_config) {
+  sl_error err;
+  sl_error_clear(&err);
+  /* The environment layer (as DESTINATION__FILESYSTEM__… variables) ... */
+  char *env[] = {"DESTINATION__FILESYSTEM__MULTIPART_THRESHOLD_MB=6", "DESTINATION__FILESYSTEM__MULTIPART_PART_MB=7",
+                 "DESTINATION__FILESYSTEM__ADDRESSING_STYLE=virtual", "DESTINATION__ATHENA__QUERY_TIMEOUT_S=42",
+                 NULL};
+  sl_config_options co = {.project_dir = "/nonexistent", .home_dir = "", .environ = env};
+  sl_config *cfg = sl_config_open(&co, &err);
+  CHECK(cfg != NULL);
+  sl_aws_settings set;
+  CHECK_OK(sl_aws_settings_read(cfg, NULL, &set, &err));
+  CHECK_INT(set.multipart_threshold, 6u << 20);
+  CHECK_INT(set.part_size, 7u << 20);
+  CHECK(set.addressing == SL_S3_ADDRESSING_VIRTUAL);
+  CHECK_INT(set.athena_query_timeout_s, 42);
+  sl_config_free(cfg);
+  /* ... beats sluice.toml, which applies when the layers say nothing. */
+  const char *toml = "[destination.filesystem]\nmultipart_threshold_mb = 100\nmultipart_part_mb = 5\n";
+  sl_doc *d = sl_toml_parse(toml, strlen(toml), "sluice.toml", &err);
+  CHECK_OK(sl_aws_settings_read(NULL, d->root, &set, &err));
+  CHECK_INT(set.multipart_threshold, 100u << 20);
+  CHECK_INT(set.part_size, 5u << 20);
+  CHECK(set.addressing == SL_S3_ADDRESSING_AUTO);
+  CHECK_INT(set.athena_query_timeout_s, 0);
+  sl_doc_free(d);
+  /* Refused: a part below S3's 5 MB, a threshold of 0, an unknown style. */
+  const char *bad[][2] = {
+      {"[destination.filesystem]\nmultipart_part_mb = 4\n", "multipart_part_mb must be a whole number of at least 5"},
+      {"[destination.filesystem]\nmultipart_threshold_mb = 0\n", "multipart_threshold_mb must be a whole number"},
+      {"[destination.filesystem]\nmultipart_part_mb = \"big\"\n", "multipart_part_mb must be a whole number"},
+      {"[destination.filesystem]\naddressing_style = \"vhost\"\n", "addressing_style = \"vhost\" is not"},
+      {"[destination.athena]\nquery_timeout_s = -1\n", "query_timeout_s must be a whole number of at least 1"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    d = sl_toml_parse(bad[i][0], strlen(bad[i][0]), "sluice.toml", &err);
+    sl_error_clear(&err);
+    CHECK_MSG(sl_aws_settings_read(NULL, d->root, &set, &err) == SL_CONFIG_INVALID, "%s", bad[i][0]);
+    CHECK_CONTAINS(err.msg, bad[i][1]);
+    sl_doc_free(d);
+  }
+  /* The client takes them from the credentials, and keeps parts >= 5 MiB. */
+  sl_aws_credentials cr = {.access_key_id = "AK", .secret_access_key = "SK",
+                           .settings = {.addressing = SL_S3_ADDRESSING_VIRTUAL, .multipart_threshold = 6u << 20,
+                                        .part_size = 7u << 20}};
+  sl_s3_options o = {.creds = &cr, .endpoint_url = "http://127.0.0.1:1"};
+  sl_s3 *s = sl_s3_open(&o, &err);
+  sl_s3_addressing a;
+  size_t part = 0, thr = 0;
+  sl_s3_settings(s, &a, &part, &thr);
+  CHECK(a == SL_S3_ADDRESSING_VIRTUAL);
+  CHECK_INT(part, 7u << 20);
+  CHECK_INT(thr, 6u << 20);
+  sl_s3_close(s);
+  cr.settings = (sl_aws_settings){.part_size = 1u << 20};
+  s = sl_s3_open(&o, &err);
+  sl_s3_settings(s, &a, &part, &thr);
+  CHECK(a == SL_S3_ADDRESSING_PATH); /* auto on an IP endpoint */
+  CHECK_INT(part, 5u << 20);
+  CHECK_INT(thr, 16u << 20);
+  sl_s3_close(s);
+}
+
+/* The threshold and the part size decide what goes on the wire: a 12 MB file
+ * is one PUT under the default threshold, three parts at 5 MB, two at 6 MB. */
+TEST(s3_multipart_threshold_and_part_size) {
+  fake_s3 f;
+  CHECK(fake_s3_start(&f));
+  sl_error err;
+  sl_error_clear(&err);
+  char path[] = "/tmp/sl_mpt_XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  write_sized(path, 12u << 20);
+  struct {
+    uint64_t threshold, part;
+    int parts;
+  } cases[] = {{0, 0, 0}, {10u << 20, 5u << 20, 3}, {10u << 20, 6u << 20, 2}, {13u << 20, 5u << 20, 0}};
+  int before = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    sl_aws_credentials cr = {.access_key_id = "AK", .secret_access_key = "SK",
+                             .settings = {.multipart_threshold = cases[i].threshold, .part_size = cases[i].part}};
+    sl_s3 *s = open_fake(&f, "127.0.0.1", &cr, &err);
+    char key[32];
+    snprintf(key, sizeof key, "t/%zu.bin", i);
+    CHECK_OK(sl_s3_put_file(s, "ok", key, path, &err));
+    sl_buf got = {0};
+    CHECK_OK(sl_s3_get(s, "ok", key, &got, &err));
+    CHECK_INT(got.len, 12u << 20);
+    sl_buf_free(&got);
+    sl_s3_close(s);
+    char *log = fake_s3_log(&f);
+    int parts = count_lines(log, "?partNumber=");
+    CHECK_MSG(parts - before == cases[i].parts, "case %zu: %d parts, want %d", i, parts - before, cases[i].parts);
+    before = parts;
+    free(log);
+  }
+  unlink(path);
+  fake_s3_stop(&f);
 }
 
 TEST_MAIN()
