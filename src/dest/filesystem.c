@@ -13,8 +13,8 @@
  * other files only after the new ones are in place; the load is marked done
  * by the _dlt_loads file, written last. A load id with a _dlt_loads file is
  * not loaded again. Merge is loaded as append (as dlt's filesystem does
- * without a table format). Queries (sl_dest_query) on a local folder run in
- * an in-memory DuckDB over views of the files. */
+ * without a table format). Queries (sl_dest_query) run in an in-memory DuckDB
+ * over views of the files: on S3, of a private local copy made for the query. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -1034,10 +1034,10 @@ static sl_status stage_s3(sl__fs *f, const fs_view *views, size_t nv, char *stag
   return st;
 }
 
-/* Views over a local folder, then the user's SQL as sl_duckdb_query runs it
- * read-only: file access off except for the dataset's folder
- * (allowed_directories), so the views read their files and nothing else is
- * reachable. */
+/* Views over a local folder (for S3, the copy stage_s3 makes), then the
+ * user's SQL as sl_duckdb_query runs it read-only: file access off except for
+ * that folder (allowed_directories), so the views read their files and
+ * nothing else is reachable. */
 static sl_status fs_query(sl_dest *d, const sl_schema *schema, const char *sql, sl_query_format fmt,
                           sl_buf *out, sl_error *err) {
   sl__fs *f = (sl__fs *)d;
