@@ -292,6 +292,8 @@ sed -i 's/^query_timeout_s = 2$/query_timeout_s = 0/' "$A/sluice.toml"
 aquery --csv 'SELECT 7 AS x' > "$WORK/out" 2> "$WORK/err"; rc=$?
 check "query_timeout_s = 0 is refused: $(cat "$WORK/err")" grep -q "destination.athena.query_timeout_s must be a whole number of at least 1" "$WORK/err"
 sed -i '/^query_timeout_s = 0$/d' "$A/sluice.toml"
+DESTINATION__FILESYSTEM__MULTIPART_PART_MB=4 aquery --csv 'SELECT 7 AS x' > "$WORK/out" 2> "$WORK/err"
+check "multipart_part_mb below S3's 5 MB is refused: $(cat "$WORK/err")" grep -q "multipart_part_mb must be a whole number of at least 5" "$WORK/err"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
