@@ -10,6 +10,14 @@
 #include "dest/duckdb_int.h"
 #include "sluice/log.h"
 
+/* Rows per row group of a database file. DuckDB's default (122,880) keeps a
+ * whole uncompressed row group of every table in memory while a transaction
+ * appends (~100 MB for a wide table of URLs) before it writes it to the file
+ * optimistically; at 16,384 a group is written after ~13 MB, so a load of
+ * any size stays within a small memory_limit without spilling to temp files.
+ * Files stay readable by any DuckDB: row groups may differ in size. */
+#define DDB_ROW_GROUP_SIZE 16384
+
 /* ---- name sets ------------------------------------------------------------------ */
 
 static uint64_t hash_name(const char *s) {
@@ -493,6 +501,8 @@ sl_dest *sl_duckdb_open(const sl_duckdb_options *opts, sl_error *err) {
     sl_error_set(err, SL_NOMEM, "out of memory");
     return NULL;
   }
+  d->memory_limit_mb = opts->memory_limit_mb;
+  d->threads = opts->threads;
   duckdb_config cfg = NULL;
   char *open_err = NULL, opt[64];
   if (duckdb_create_config(&cfg) == DuckDBError) {
@@ -508,28 +518,71 @@ sl_dest *sl_duckdb_open(const sl_duckdb_options *opts, sl_error *err) {
     snprintf(opt, sizeof opt, "%lluMB", (unsigned long long)opts->memory_limit_mb);
     duckdb_set_config(cfg, "memory_limit", opt);
   }
-  duckdb_state s = duckdb_open_ext(opts->path, &d->db, cfg, &open_err);
+  bool file = strcmp(opts->path, ":memory:") != 0;
+  if (file) {
+    /* DuckDB's own default for a database file, which an in-memory instance
+     * (below) does not have: spilled blocks go beside the database. */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", opts->path);
+    duckdb_set_config(cfg, "temp_directory", tmp);
+  }
+  /* A file is ATTACHed to an in-memory instance rather than opened directly:
+   * only ATTACH takes a row group size, and a smaller one is what keeps a
+   * large load flat (see DDB_ROW_GROUP_SIZE). */
+  duckdb_state s = duckdb_open_ext(NULL, &d->db, cfg, &open_err);
   duckdb_destroy_config(&cfg);
-  if (s == DuckDBError) {
-    const char *m = open_err ? open_err : "unknown error";
-    /* DuckDB reports a held file lock only in its message text. */
-    if (strstr(m, "Could not set lock") || strstr(m, "Conflicting lock"))
-      sl_error_set(err, SL_LOCKED,
-                   "the database %s is in use by another process (DuckDB allows one writer): %s",
-                   opts->path, m);
-    else
-      sl_error_set(err, SL_DESTINATION, "cannot open the DuckDB database %s: %s", opts->path, m);
+  if (s == DuckDBError || duckdb_connect(d->db, &d->con) == DuckDBError) {
+    sl_error_set(err, SL_DESTINATION, "cannot open the DuckDB database %s: %s", opts->path,
+                 open_err ? open_err : "cannot start DuckDB");
     sl_error_at(err, opts->path, 0, 0, -1);
     if (open_err) duckdb_free(open_err);
-    d->db = NULL;
+    if (s == DuckDBError) d->db = NULL;
+    d->con = NULL;
     ddb_close(&d->base);
     return NULL;
   }
-  if (duckdb_connect(d->db, &d->con) == DuckDBError) {
-    d->con = NULL;
-    sl_error_set(err, SL_DESTINATION, "cannot connect to the DuckDB database %s", opts->path);
-    ddb_close(&d->base);
-    return NULL;
+  if (file) {
+    sl_buf *b = &d->sql;
+    sl_buf_reset(b);
+    sl_status bst = sl_buf_puts(b, "ATTACH ");
+    if (!bst) bst = sl__sql_string(b, opts->path);
+    if (!bst) bst = sl_buf_printf(b, " (ROW_GROUP_SIZE %d)", DDB_ROW_GROUP_SIZE);
+    duckdb_result res;
+    bool queried = false;
+    if (bst) {
+      sl_error_set(err, SL_NOMEM, "out of memory");
+    } else if (queried = true, duckdb_query(d->con, b->data, &res) == DuckDBError) {
+      const char *m = duckdb_result_error(&res);
+      m = m ? m : "unknown error";
+      /* DuckDB reports a held file lock only in its message text. */
+      if (strstr(m, "Could not set lock") || strstr(m, "Conflicting lock"))
+        sl_error_set(err, SL_LOCKED,
+                     "the database %s is in use by another process (DuckDB allows one writer): %s",
+                     opts->path, m);
+      else
+        sl_error_set(err, SL_DESTINATION, "cannot open the DuckDB database %s: %s", opts->path, m);
+      sl_error_at(err, opts->path, 0, 0, -1);
+      bst = SL_DESTINATION;
+    }
+    if (queried) duckdb_destroy_result(&res);
+    /* The attached file becomes the default catalog, as a direct open made it. */
+    char *alias = NULL;
+    if (!bst)
+      bst = sl__ddb_run(d, "SELECT database_name FROM duckdb_databases() WHERE NOT internal AND "
+                           "path IS NOT NULL AND database_name <> 'memory' LIMIT 1",
+                        NULL, 0, &alias, err);
+    if (!bst && !alias) bst = sl_error_set(err, SL_DESTINATION, "DuckDB did not attach %s", opts->path);
+    if (!bst) {
+      sl_buf_reset(b);
+      bst = sl_buf_puts(b, "USE ");
+      if (!bst) bst = sl__sql_ident(b, alias);
+      if (!bst) bst = sl__ddb_exec_buf(d, err);
+    }
+    free(alias);
+    if (bst) {
+      ddb_close(&d->base);
+      return NULL;
+    }
   }
   if (sl__ddb_run(d, "SELECT current_database()", NULL, 0, &d->catalog, err) || !d->catalog) {
     if (!d->catalog) sl_error_set(err, SL_DESTINATION, "cannot read the catalog name of %s", opts->path);

@@ -346,6 +346,14 @@ sl_status sl__ddb_append_job(sl_duckdb *d, sl_job_reader *r, const char *schema,
       duckdb_data_chunk_reset(ch);
       bind_vectors(ch, cf, ncols, cap);
       row = 0;
+      /* The appender otherwise gathers rows outside DuckDB's memory limit
+       * until 200 k are buffered (a whole job here, ~100+ MB of strings);
+       * flushed, each chunk goes straight into the transaction's storage,
+       * which the limit governs and which spills. */
+      if (duckdb_appender_flush(app) == DuckDBError) {
+        st = appender_failure(app, table, job, terminal, err);
+        goto out;
+      }
     }
   }
   if (row) {

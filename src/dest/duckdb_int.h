@@ -41,6 +41,9 @@ typedef struct sl_duckdb {
   sl__ddb_table **tables; /* each entry stays at its address for the whole load */
   size_t ntables, captables;
   bool files_closed; /* enable_external_access is off: a user's SQL reaches no file */
+  uint64_t memory_limit_mb; /* as opened; 0: each load sets one to fit its widest table */
+  unsigned threads;         /* as opened; 0: loads run on one thread */
+  bool load_tuned;          /* those load settings are made */
 } sl_duckdb;
 
 /* "catalog"."schema"."table" (or "catalog"."schema" when table is NULL). */

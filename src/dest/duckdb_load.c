@@ -811,6 +811,39 @@ static sl_status store_load(load_ctx *c, sl_error *err) {
 
 /* ---- the package ---------------------------------------------------------------------- */
 
+/* A load's memory, unless the destination was opened with a memory_limit or
+ * threads: DuckDB's default limit (80% of RAM) lets its buffer pool keep
+ * every block a large load writes, so peak RSS grew with the package (2.6 GB
+ * at 10 M pins records). With a limit it evicts them and spills what the
+ * open transaction holds to the temp directory beside the database; the
+ * appends need one 256 KiB block per column of the table being appended
+ * pinned (a 42-column table failed at 20 MB, loads at 32 MB), hence the
+ * per-column share. One thread: the appender runs on the
+ * caller's thread anyway, and every extra DuckDB thread keeps its own
+ * allocator caches (~15-20 MB at the peak of a pins load). */
+#define LOAD_MEMORY_BASE_MB 16
+#define LOAD_MEMORY_PER_COLUMN_KB 384
+#define LOAD_MEMORY_MIN_MB 32
+
+static sl_status tune_for_load(sl_duckdb *d, const sl_schema *schema, sl_error *err) {
+  if (d->load_tuned) return SL_OK;
+  char sql[96];
+  sl_status st = SL_OK;
+  if (!d->memory_limit_mb) {
+    size_t widest = 0;
+    for (size_t i = 0; i < schema->ntables; i++)
+      if (schema->tables[i]->ncolumns > widest) widest = schema->tables[i]->ncolumns;
+    uint64_t mb = LOAD_MEMORY_BASE_MB + ((uint64_t)widest + 1) * LOAD_MEMORY_PER_COLUMN_KB / 1024;
+    if (mb < LOAD_MEMORY_MIN_MB) mb = LOAD_MEMORY_MIN_MB;
+    snprintf(sql, sizeof sql, "SET memory_limit = '%lluMB'", (unsigned long long)mb);
+    SL_DEBUG("load: memory_limit %llu MB for a widest table of %zu columns", (unsigned long long)mb, widest);
+    st = sl__ddb_exec(d, sql, err);
+  }
+  if (!st && !d->threads) st = sl__ddb_exec(d, "SET threads = 1", err);
+  if (!st) d->load_tuned = true;
+  return st;
+}
+
 static sl_status load_jobs(load_ctx *c, sl_error *err) {
   const char *ds = c->d->base.dataset;
   sl_status st;
@@ -917,7 +950,7 @@ sl_status sl__ddb_load_package(sl_dest *dst, sl_package *pkg, sl_schema *schema,
     if (!seen) c.roots[c.nroots++] = root;
   }
   sl__ddb_cache_clear(d);
-  if ((st = sl__ddb_exec(d, "BEGIN TRANSACTION", err))) goto out;
+  if ((st = tune_for_load(d, schema, err)) || (st = sl__ddb_exec(d, "BEGIN TRANSACTION", err))) goto out;
   double t0 = now_s();
   st = load_jobs(&c, err);
   double t1 = now_s();
