@@ -705,6 +705,8 @@ static sl_status parse_endpoint(rctx *c, const sl_value *ep, rest_resource *r) {
       const sl_value *pv = r->params->u.obj.items[i].val;
       used = pv->type == SL_V_STRING && strstr(pv->u.s.ptr, "{incremental.");
     }
+    for (size_t i = 0; !used && r->headers && r->headers[i]; i++)
+      used = strstr(r->headers[i], "{incremental.") != NULL;
     if (!used && r->json) {
       sl_buf b = {0};
       sl_v_to_json(r->json, &b, 0);

@@ -185,6 +185,13 @@ TEST(endpoint_page_limit) {
   CHECK_INT(((rest_resource *)sl_source_find(s, "b")->ud)->limit, 2);
   CHECK_INT(((rest_resource *)sl_source_find(s, "c")->ud)->limit, 0);
   sl_source_free(s);
+  /* an endpoint written as a string takes no endpoint keys from the defaults (docs/rest.md) */
+  s = src(HEAD "resource_defaults:\n  endpoint:\n    limit: 3\nresources:\n"
+               "  - name: d\n    endpoint: d/items\n",
+          &err);
+  CHECK_MSG(s != NULL, "%s", err.msg);
+  if (s) CHECK_INT(((rest_resource *)sl_source_find(s, "d")->ud)->limit, 0);
+  sl_source_free(s);
   s = src(HEAD "resources:\n  - name: a\n    endpoint:\n      path: a\n      limit: 0\n", &err);
   CHECK(!s);
   CHECK_CONTAINS(err.msg, "'limit' must be at least 1");
@@ -271,6 +278,12 @@ TEST(incremental_validation) {
   s = src(HEAD "resources:\n  - name: ev\n    endpoint:\n      params: {since: '{incremental.start_value}'}\n"
                "      incremental: {cursor_path: updated_at, initial_value: '2024-01-01T00:00:00Z', "
                "last_value_func: max}\n",
+          &err);
+  CHECK_MSG(s != NULL, "%s", err.msg);
+  sl_source_free(s);
+  /* the start value in a header is a place for it too */
+  s = src(HEAD "resources:\n  - name: ev\n    endpoint:\n      headers: {X-Since: '{incremental.start_value}'}\n"
+               "      incremental: {cursor_path: updated_at, initial_value: 5}\n",
           &err);
   CHECK_MSG(s != NULL, "%s", err.msg);
   sl_source_free(s);
