@@ -22,7 +22,7 @@ static void usage(FILE *out) {
         "  --spec FILE|URL      the OpenAPI spec (required)\n"
         "  --destination D      duckdb (default), athena or filesystem\n"
         "  --endpoints GLOB...  only GET paths matching one of these globs (\"/ad_accounts*\")\n"
-        "  --global-limit N     note a page limit per resource for test runs\n"
+        "  --global-limit N     pages per request series (endpoint.limit in resource_defaults)\n"
         "  --out DIR            write into DIR instead of ./NAME_pipeline\n"
         "  --force              overwrite the generated files of an existing folder\n"
         "  --help               print this help\n"

@@ -830,13 +830,17 @@ static sl_status tune_for_load(sl_duckdb *d, const sl_schema *schema, sl_error *
   char sql[96];
   sl_status st = SL_OK;
   if (!d->memory_limit_mb) {
-    size_t widest = 0;
-    for (size_t i = 0; i < schema->ntables; i++)
-      if (schema->tables[i]->ncolumns > widest) widest = schema->tables[i]->ncolumns;
-    uint64_t mb = LOAD_MEMORY_BASE_MB + ((uint64_t)widest + 1) * LOAD_MEMORY_PER_COLUMN_KB / 1024;
+    /* Every table a transaction appends to keeps its own partly filled row
+     * group pinned, so the share is summed over the schema's tables (a
+     * Pinterest package has ~100): the limit grows with the schema, never
+     * with the number of rows. */
+    uint64_t cols = 0;
+    for (size_t i = 0; i < schema->ntables; i++) cols += schema->tables[i]->ncolumns + 1;
+    uint64_t mb = LOAD_MEMORY_BASE_MB + cols * LOAD_MEMORY_PER_COLUMN_KB / 1024;
     if (mb < LOAD_MEMORY_MIN_MB) mb = LOAD_MEMORY_MIN_MB;
     snprintf(sql, sizeof sql, "SET memory_limit = '%lluMB'", (unsigned long long)mb);
-    SL_DEBUG("load: memory_limit %llu MB for a widest table of %zu columns", (unsigned long long)mb, widest);
+    SL_DEBUG("load: memory_limit %llu MB for %zu tables of %llu columns in all",
+             (unsigned long long)mb, schema->ntables, (unsigned long long)cols);
     st = sl__ddb_exec(d, sql, err);
   }
   if (!st && !d->threads) st = sl__ddb_exec(d, "SET threads = 1", err);

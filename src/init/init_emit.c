@@ -486,7 +486,7 @@ sl_init_result *sl_init_generate(sl_openapi *spec, const sl_init_options *opts, 
   res->config_toml = steal(&c);
   res->secrets_toml = steal(&s);
   res->pipeline_toml = steal(&p);
-  res->gitignore = strdup("# written by sluice init\n.sluice/secrets.toml\n*.duckdb\n*.duckdb.wal\n"
+  res->gitignore = strdup("# written by sluice init\n.sluice/secrets.toml\n*.duckdb\n*.duckdb.wal\n*.duckdb.tmp/\n"
                           ".pipelines/\n");
   res->base_url = dupstr(base);
   if (a.kind) {

@@ -70,8 +70,8 @@ for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 BASE=http://127.0.0.1:$(cat "$WORK/port")
 
 cd "$WORK"
-"$SLUICE" init poke --spec "$SPEC" > "$WORK/report" 2>&1
-check "init exits 0 ($(tail -n 2 "$WORK/report"))" test $? -eq 0
+"$SLUICE" init poke --spec "$SPEC" > "$WORK/report" 2>&1; rc=$?
+check "init exits 0 ($(tail -n 2 "$WORK/report"))" test $rc -eq 0
 check "report: 2 GET operations" grep -q "^GET operations: 2$" "$WORK/report"
 check "report: json_link and single_page" grep -q "^paginators: json_link 1 single_page 1$" "$WORK/report"
 # The golden file: the spec's path in the header is this machine's.
@@ -80,8 +80,8 @@ check "generated YAML equals tests/data/init/pokeapi.source.yaml" \
   diff -u "$SRC/tests/data/init/pokeapi.source.yaml" "$WORK/got.yaml"
 
 cd poke_pipeline
-SOURCES__POKE__BASE_URL=$BASE SLUICE_PIPELINES_DIR="$WORK/wd" "$SLUICE" run > "$WORK/out" 2> "$WORK/err"
-check "run exits 0 with no hand edits ($(tail -n 3 "$WORK/err"))" test $? -eq 0
+SOURCES__POKE__BASE_URL=$BASE SLUICE_PIPELINES_DIR="$WORK/wd" "$SLUICE" run > "$WORK/out" 2> "$WORK/err"; rc=$?
+check "run exits 0 with no hand edits ($(tail -n 3 "$WORK/err"))" test $rc -eq 0
 q() { "$SLUICE" pipeline poke_pipeline query --csv --pipelines-dir "$WORK/wd" "$1" 2>&1 | tail -n +2; }
 check "pokemon: every page (53 rows)" eq "$(q "select count(*), count(distinct name) from pokemon")" "53,53"
 check "pokemon_by_name: one detail per listed pokemon" eq \

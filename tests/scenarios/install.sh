@@ -39,8 +39,8 @@ check "example builds from sluice.pc ($(head -c 300 "$WORK/cc.err"))" test -x "$
 if [ -x "$WORK/custom" ]; then
   check "example resolves libsluice under the prefix" \
     grep -q "$X/lib.*libsluice.so" <<< "$(env -u LD_LIBRARY_PATH ldd "$WORK/custom")"
-  (cd "$WORK" && env -u LD_LIBRARY_PATH "$WORK/custom" "$WORK/run" > "$WORK/custom.out" 2>&1)
-  check "example built against the install runs ($(tail -n 2 "$WORK/custom.out"))" test $? -eq 0
+  (cd "$WORK" && env -u LD_LIBRARY_PATH "$WORK/custom" "$WORK/run" > "$WORK/custom.out" 2>&1); rc=$?
+  check "example built against the install runs ($(tail -n 2 "$WORK/custom.out"))" test $rc -eq 0
 fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
