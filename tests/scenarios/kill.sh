@@ -1,187 +1,296 @@
 #!/usr/bin/env bash
-# The kill test: `sluice run` over a few MB of generated JSON Lines is killed
-# with SIGKILL at many instants — at random times spread over the measured run
-# time, and at every stage boundary through SLUICE_TEST_CRASH — then re-run
-# until it completes; every table must then equal an uninterrupted run's (row
-# count and a content hash per table, without the random _dlt_* ids).
+# The kill test: the Pinterest simulator pipeline (examples/pinterest, with
+# append, replace and merge resources) is killed with SIGKILL at random
+# instants, picked uniformly over the measured time of an uninterrupted run
+# (extract, normalize, load), and at the stage boundaries (SLUICE_TEST_CRASH);
+# each killed run is re-run until it completes (killed again on the way, at
+# random), then every table must equal an uninterrupted run's: the row count
+# and a hash of the rows without _dlt_load_id/_dlt_id/_dlt_parent_id/_dlt_root_id.
+#
+#   bash tests/scenarios/kill.sh                    # DuckDB, >= 10 timed kills
+#   KILLS=50 bash tests/scenarios/kill.sh           # the long form
+#   SEED=123 bash tests/scenarios/kill.sh           # the same delays again
+# tests/scenarios/kill_athena.sh runs this driver with KILL_DEST=athena.
+# KILLS counts the timed kills that landed while the run was still working;
+# the test fails with fewer. Needs SLUICE (and SL_BINARY_DIR for Athena).
 set -u
 SLUICE=${SLUICE:?path of the sluice binary}
-# Sanitized builds run slower: fewer timed kills there.
-if grep -qs "SLUICE_SANITIZE:BOOL=ON" "${SL_BINARY_DIR:-/nonexistent}/CMakeCache.txt"; then
-  KILLS=${KILLS:-10}
-else
-  KILLS=${KILLS:-10}
-fi
+SRC=${SL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+export SL_SOURCE_DIR=$SRC
+DEST=${KILL_DEST:-duckdb}
+KILLS=${KILLS:-10}
+SEED=${SEED:-$((RANDOM * 32768 + RANDOM))}
+RANDOM=$SEED
 WORK=$(mktemp -d /tmp/sl_kill_XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+SIM_PID=
+S3_PID=
+ATHENA_PID=
+cleanup() {
+  for p in $SIM_PID $ATHENA_PID $S3_PID; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+now_ms() { date +%s%3N; }
+echo "destination $DEST, seed $SEED (SEED=$SEED KILLS=$KILLS to repeat)"
 
-# ---- data: ~3 MB, deterministic -------------------------------------------------
+# ---- servers ------------------------------------------------------------------------
+# Slow answers (15 ms) give the extract its share of the instants.
+python3 "$SRC/tests/servers/pinterest_sim.py" --port 0 --port-file "$WORK/port" --size 60 --latency-ms "${SIM_LATENCY_MS:-15}" \
+  > "$WORK/sim.log" 2>&1 &
+SIM_PID=$!
+for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+[ -s "$WORK/port" ] || { echo "the simulator did not start: $(cat "$WORK/sim.log")" >&2; exit 1; }
+export SOURCES__PINTEREST__BASE_URL=http://127.0.0.1:$(cat "$WORK/port")/v5
+if [ "$DEST" = athena ]; then
+  : "${SL_BINARY_DIR:?build folder (for the Athena stand-in)}"
+  . "$SRC/tests/servers/athena_standin_env.sh"
+  [ -x "$SL_S3RVER" ] || bash "$SRC/scripts/deps.sh" --s3 || exit 1
+  sl_start_s3rver "$WORK/s3" lake || exit 1
+  # Every statement stays RUNNING a while: timed kills land with queries in flight.
+  ATHENA_STANDIN_LATENCY_MS=${ATHENA_LATENCY_MS:-60} sl_start_athena "$WORK/s3" || exit 1
+  # s3rver keeps an unfinished multipart upload as a folder with a `key` file.
+  uploads_open() { find "$WORK/s3/lake" -path '*uploads*' -name key 2>/dev/null | wc -l; }
+fi
+
+# ---- the project: examples/pinterest with a disposition per resource ---------------------
 tmpl=$WORK/template
-mkdir -p "$tmpl/in" "$tmpl/.sluice"
-for f in 1 2 3; do
-  awk -v f="$f" 'BEGIN {
-    for (i = 0; i < 4000; i++) {
-      id = f * 100000 + i
-      printf "{\"id\": %d, \"user\": {\"name\": \"user %d\", \"score\": %d.%d, \"vip\": %s},", id, i % 977, i % 100, i % 7, (i % 3 ? "true" : "false")
-      printf " \"created_at\": \"2024-0%d-1%dT0%d:15:00Z\", \"tags\": [", i % 9 + 1, i % 10, i % 10
-      for (t = 0; t < i % 4; t++) printf "%s\"t%d\"", (t ? ", " : ""), (i + t) % 50
-      printf "], \"items\": ["
-      for (t = 0; t < i % 3; t++) printf "%s{\"sku\": \"s%d\", \"qty\": %d}", (t ? ", " : ""), (i * 7 + t) % 1000, t + 1
-      printf "], \"note\": \"%s\"}\n", substr("lorem ipsum dolor sit amet consectetur adipiscing elit", 1, 10 + i % 40)
-    }
-  }' > "$tmpl/in/events_$f.jsonl"
+cp -r "$SRC/examples/pinterest" "$tmpl"
+rm -rf "$tmpl/.sluice/pipelines" "$tmpl"/*.duckdb
+cp "$tmpl/.sluice/secrets.toml.example" "$tmpl/.sluice/secrets.toml"
+declare -A DISP=([ad_accounts]=replace [campaigns]=merge [ad_groups]=append [ads]=merge
+                 [boards]=replace [board_sections]=replace [board_section_pins]=merge
+                 [board_pins]=append [pins]=append)
+y=$tmpl/pinterest.source.yaml
+for r in "${!DISP[@]}"; do
+  sed -i "s/^  - name: $r\$/&\n    write_disposition: ${DISP[$r]}/" "$y"
 done
-# users: ids repeat across lines (merge keeps the last)
-awk 'BEGIN { for (i = 0; i < 6000; i++) printf "{\"id\": %d, \"name\": \"u%d\", \"rev\": %d, \"roles\": [\"r%d\"]}\n", i % 4000, i, i, i % 5 }' \
-  > "$tmpl/in/users.jsonl"
-cat > "$tmpl/sluice.toml" <<'EOF'
-[pipeline]
-name = "killpipe"
-source = "source.yaml"
-pipelines_dir = "pipelines"
-EOF
-cat > "$tmpl/source.yaml" <<'EOF'
-name: killsrc
-resources:
-  - name: events
-    file: {path: 'in/events_*.jsonl', skip_loaded_files: true}
-  - name: users
-    primary_key: id
-    write_disposition: merge
-    file: {path: in/users.jsonl, skip_loaded_files: true}
-EOF
-# Small files so that every stage rotates its files many times.
-cat > "$tmpl/.sluice/config.toml" <<'EOF'
-[extract.data_writer]
-file_max_bytes = 400000
-[normalize.data_writer]
-file_max_bytes = 300000
-EOF
-echo "data: $(du -sh "$tmpl/in" | cut -f1) in $(ls "$tmpl/in" | wc -l) files"
+[ "$(grep -c '^    write_disposition:' "$y")" -eq 9 ] || { echo "dispositions not set in $y" >&2; exit 1; }
+if [ "$DEST" = athena ]; then
+  # Athena sends several statements per table: one level of child tables
+  # keeps a run short. A file resource of incompressible text makes a
+  # Parquet file above 5 MB, so that it goes up in 5 MB parts (the
+  # simulator's tables are a few hundred KB at this size).
+  sed -i 's/^max_table_nesting: .*/max_table_nesting: 1/' "$y"
+  printf '  - name: blobs\n    write_disposition: append\n    file: {path: data/blobs.jsonl}\n' >> "$y"
+  mkdir -p "$tmpl/data"
+  python3 -c '
+import base64, random
+r = random.Random(7)
+for i in range(8000):
+    print("{\"id\": %d, \"blob\": \"%s\"}" % (i, base64.b64encode(r.randbytes(750)).decode()))' \
+    > "$tmpl/data/blobs.jsonl"
+  sed -i 's/^\[pipeline\]$/&\ndestination = "athena"/' "$tmpl/sluice.toml"
+  cat >> "$tmpl/.sluice/config.toml" <<TOML
+[destination.filesystem]
+bucket_url = "s3://lake/DATASET"
+multipart_threshold_mb = 5
+multipart_part_mb = 5
+[destination.filesystem.credentials]
+aws_access_key_id = "S3RVER"
+aws_secret_access_key = "S3RVER"
+endpoint_url = "$S3_ENDPOINT"
+region_name = "us-east-1"
+[destination.athena]
+endpoint_url = "$ATHENA_ENDPOINT"
+query_result_bucket = "s3://lake/results/"
+TOML
+fi
+# A fresh project per trial; for Athena also a fresh dataset and S3 prefix.
+new_project() { # dir
+  cp -r "$tmpl" "$1"
+  local ds=kill_$(basename "$1")
+  sed -i "s/^\[pipeline\]\$/&\ndataset_name = \"$ds\"/" "$1/sluice.toml"
+  sed -i "s|s3://lake/DATASET|s3://lake/$ds|" "$1/.sluice/config.toml"
+}
+sq() { # dir sql: one query through `sluice pipeline NAME query`, CSV rows without the header
+  (cd "$1" && "$SLUICE" -q pipeline pinterest query --pipelines-dir .sluice/pipelines --format csv "$2" 2>&1) |
+    tail -n +2 | tr -d '"'
+}
+loads() { sq "$1" "SELECT count(*) FROM _dlt_loads" | tail -n 1; }
+run_bg() { # dir [--pending-only]: sluice run in the background, debug log in dir.log
+  (cd "$1" && exec env SLUICE_LOG_LEVEL=debug "$SLUICE" run . ${2:-} > /dev/null 2> "$1.log") &
+  PID=$!
+}
 
-TABLES="events events__tags events__items users users__roles"
-# One query: per table, the row count and an md5 of the sorted rows as JSON,
-# without the columns that hold random ids or the load id.
-HASH_SQL=""
+# ---- the uninterrupted run, twice (the same content both times; T is the faster) -----------
+T=
+for r in ref ref2; do
+  new_project "$WORK/$r"
+  t0=$(now_ms)
+  run_bg "$WORK/$r"
+  wait $PID || { echo "uninterrupted run failed: $(tail -5 "$WORK/$r.log")" >&2; exit 1; }
+  t=$(($(now_ms) - t0))
+  if [ -z "$T" ] || [ "$t" -lt "$T" ]; then T=$t; fi
+done
+TABLES=$(python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(" ".join(t for t in s["tables"] if not t.startswith("_dlt")))' "$WORK/ref/.sluice/pipelines/pinterest/schema.json")
+# Per table: the row count and an md5 of the sorted rows as JSON, without the
+# columns that hold random ids or the load id; one query for all tables.
+HASH_SQL=
 for t in $TABLES; do
   [ -n "$HASH_SQL" ] && HASH_SQL="$HASH_SQL UNION ALL "
   HASH_SQL="$HASH_SQL(SELECT '$t' AS t, count(*) || ' ' || coalesce(md5(string_agg(j, '|' ORDER BY j)), '-') AS h FROM (SELECT to_json(s)::VARCHAR AS j FROM (SELECT COLUMNS(c -> c NOT IN ('_dlt_id', '_dlt_parent_id', '_dlt_root_id', '_dlt_load_id')) FROM \"$t\") s))"
 done
-hashes() {
-  "$SLUICE" -q pipeline killpipe query --pipelines-dir "$1/pipelines" --format csv \
-    "SELECT t || ' ' || h FROM ($HASH_SQL) ORDER BY t" 2>&1 | tail -n +2 | tr -d '"'
-}
-loads() {
-  "$SLUICE" -q pipeline killpipe query --pipelines-dir "$1/pipelines" --format csv \
-    "SELECT count(*) FROM _dlt_loads" 2>&1 | tail -n 1 | tr -d '"'
-}
-now_ms() { date +%s%3N; }
-
-# ---- the uninterrupted run ---------------------------------------------------------
-# Timed twice (the first pays for cold caches); T is the faster.
-T=
-for r in ref ref2; do
-  cp -r "$tmpl" "$WORK/$r"
-  t0=$(now_ms)
-  "$SLUICE" -q run "$WORK/$r" > /dev/null || { echo "reference run failed" >&2; exit 1; }
-  t=$(( $(now_ms) - t0 ))
-  if [ -z "$T" ] || [ "$t" -lt "$T" ]; then T=$t; fi
-done
+hashes() { sq "$1" "SELECT t || ' ' || h FROM ($HASH_SQL) ORDER BY t"; }
 REF=$(hashes "$WORK/ref")
-echo "uninterrupted run: ${T} ms"
-echo "$REF"
-if echo "$REF" | grep -q "^events 12000 " && echo "$REF" | grep -q "^users 4000 "; then ok; else bad "reference rows"; fi
+echo "uninterrupted run: ${T} ms, $(wc -w <<< "$TABLES") tables, $(awk '{ n += $2 } END { print n }' <<< "$REF") rows"
+if [ "$(hashes "$WORK/ref2")" = "$REF" ] && [ "$(wc -l <<< "$REF")" -eq "$(wc -w <<< "$TABLES")" ] &&
+   ! grep -q ' 0 -$' <<< "$REF"; then
+  ok
+else
+  bad "two uninterrupted runs differ, or a table is empty"; echo "$REF" >&2
+fi
+rm -rf "$WORK/ref2"*
 
 # Where a killed run stopped: the state of the package it left.
-stage_of() {
+stage_of() { # dir
   local s
-  s=$(cat "$1"/pipelines/killpipe/packages/*/package_state 2>/dev/null | head -n 1)
+  s=$(cat "$1"/.sluice/pipelines/pinterest/packages/*/package_state 2>/dev/null | head -n 1)
   case "$s" in
-    new) echo extract ;;
+    new|"") if [ -z "$s" ] && [ "$(loads "$1")" -ge 1 ] 2>/dev/null; then echo done; else echo extract; fi ;;
     extracted) echo normalize ;;
     normalized) echo load ;;
-    "") if [ "$(loads "$1")" = "1" ]; then echo after-load; else echo before-extract; fi ;;
     *) echo "$s" ;;
   esac
 }
+# What the next attempt runs: the package left (normalize/load it) or a new extract.
+next_mode() { # stage
+  case "$1" in normalize|load) echo --pending-only ;; done) echo done ;; *) echo "" ;; esac
+}
+# The driver's own claim to check: the debug log's last line names an Athena
+# statement started less than a poll ago (the stand-in keeps each RUNNING).
+athena_in_flight() { # log kill-time-ms
+  local last ts
+  last=$(grep -a ' debug ' "$1" | tail -n 1)
+  case "$last" in *" athena: "*) ;; *) return 1 ;; esac
+  ts=$(date -d "${last%% *}" +%s%3N 2>/dev/null) || return 1
+  [ $(($2 - ts)) -lt $((50 + ${ATHENA_LATENCY_MS:-60})) ]
+}
 
 declare -A STAGES
-kills=0
-reruns=0
-check_trial() { # dir label
-  local n=0
-  until "$SLUICE" -q run "$1" > /dev/null 2> "$WORK/err"; do
-    n=$((n + 1))
-    reruns=$((reruns + 1))
-    if [ $n -ge 5 ]; then bad "$2: rerun keeps failing: $(cat "$WORK/err")"; return; fi
-  done
-  reruns=$((reruns + 1))
-  "$SLUICE" -q run "$1" > /dev/null 2>&1 # once more: nothing new
-  reruns=$((reruns + 1))
+landed=0
+finished=0
+inflight=0
+multipart=0
+trials=0
+compare() { # dir label
   local got
   got=$(hashes "$1")
-  if [ "$got" = "$REF" ] && [ "$(loads "$1")" -ge 1 ]; then
+  if [ "$got" = "$REF" ] && [ "$(loads "$1")" = 1 ]; then
     ok
   else
-    bad "$2: tables differ from the uninterrupted run"
+    bad "$2: tables differ from the uninterrupted run (loads: $(loads "$1"))"
     diff <(echo "$REF") <(echo "$got") >&2
   fi
 }
-
-# ---- kills at times spread over the run ----------------------------------------------
-for k in $(seq 1 "$KILLS"); do
-  d=$WORK/t$k
-  cp -r "$tmpl" "$d"
-  # spread over [3%, 95%] of T, jittered
-  delay=$(( (T * (3 + (92 * (k - 1)) / (KILLS - 1)) ) / 100 + (RANDOM % 20) ))
-  "$SLUICE" -q run "$d" > /dev/null 2>&1 &
-  pid=$!
+finish() { # dir mode label: re-run until it completes
+  local n=0
+  [ "$2" = done ] && return 0
+  until (cd "$1" && "$SLUICE" -q run . $2 > /dev/null 2> "$1.err"); do
+    n=$((n + 1))
+    if [ $n -ge 3 ]; then bad "$3: the re-run keeps failing: $(tail -3 "$1.err")"; return 1; fi
+  done
+}
+# One kill at a random instant of a run; sets MODE for the next attempt.
+kill_once() { # dir mode label-var
+  local delay=$((RANDOM * 32768 + RANDOM))
+  delay=$((delay % T))
+  local before=0 t0 rc st
+  [ "$DEST" = athena ] && before=$(uploads_open)
+  run_bg "$1" "$2"
+  t0=$(now_ms)
   sleep "$(awk -v d="$delay" 'BEGIN { printf "%.3f", d / 1000 }')"
-  if kill -9 "$pid" 2>/dev/null; then
-    wait "$pid" 2>/dev/null
-    kills=$((kills + 1))
-    st=$(stage_of "$d")
+  kill -9 $PID 2>/dev/null
+  local tk=$(now_ms)
+  wait $PID 2>/dev/null
+  rc=$?
+  TRAIL="$TRAIL ${delay}ms${2:+(pending)}"
+  if [ $rc -ne 137 ]; then
+    finished=$((finished + 1))
+    [ $rc -eq 0 ] || bad "run ended with $rc before the kill: $(tail -3 "$1.log")"
+    MODE=done
+    return
+  fi
+  st=$(stage_of "$1")
+  TRAIL="$TRAIL:$st"
+  if [ "$st" = done ]; then
+    finished=$((finished + 1))
   else
-    wait "$pid" 2>/dev/null
-    st=finished
+    landed=$((landed + 1))
+    STAGES[$st]=$((${STAGES[$st]:-0} + 1))
   fi
-  STAGES[$st]=$(( ${STAGES[$st]:-0} + 1 ))
-  # every other trial: kill the rerun too, early
-  if [ $((k % 2)) -eq 0 ] && [ "$st" != finished ]; then
-    "$SLUICE" -q run "$d" > /dev/null 2>&1 &
-    pid=$!
-    sleep "0.0$((RANDOM % 9 + 1))"
-    if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); reruns=$((reruns + 1)); fi
-    wait "$pid" 2>/dev/null
+  if [ "$DEST" = athena ]; then
+    if athena_in_flight "$1.log" "$tk"; then inflight=$((inflight + 1)); TRAIL="$TRAIL(query)"; fi
+    if [ "$(uploads_open)" -gt "$before" ]; then multipart=$((multipart + 1)); TRAIL="$TRAIL(multipart)"; fi
   fi
-  check_trial "$d" "kill after ${delay} ms (stage $st)"
-  rm -rf "$d"
+  MODE=$(next_mode "$st")
+}
+
+# ---- timed kills: each trial is killed 1-3 times, then runs to the end ------------------------
+while [ $landed -lt "$KILLS" ] && [ $trials -lt $((KILLS * 3)) ]; do
+  trials=$((trials + 1))
+  d=$WORK/t$trials
+  new_project "$d"
+  TRAIL=
+  MODE=
+  for _ in $(seq 1 $((RANDOM % 3 + 1))); do
+    kill_once "$d" "$MODE"
+    [ "$MODE" = done ] && break
+  done
+  finish "$d" "$MODE" "trial $trials" && compare "$d" "trial $trials (kills at$TRAIL; SEED=$SEED)"
+  rm -rf "$d" "$d".*
 done
 
-# ---- kills at every stage boundary -------------------------------------------------------
-for point in extract_record:1500 extract_commit:1 normalize_file:3 normalize_commit:1 \
-             load_begin:1 load_commit:1 load_local:1; do
-  d=$WORK/p_${point%%:*}
-  cp -r "$tmpl" "$d"
-  SLUICE_TEST_CRASH=$point "$SLUICE" -q run "$d" > /dev/null 2>&1 &
+# ---- Athena: a kill during the multipart upload of the big file -----------------------------
+if [ "$DEST" = athena ]; then
+  d=$WORK/mp
+  new_project "$d"
+  before=$(uploads_open)
+  run_bg "$d"
+  for _ in $(seq 1 3000); do
+    [ "$(uploads_open)" -gt "$before" ] && break
+    kill -0 $PID 2>/dev/null || break
+    sleep 0.01
+  done
+  kill -9 $PID 2>/dev/null
+  wait $PID 2>/dev/null
+  if [ $? -eq 137 ] && [ "$(uploads_open)" -gt "$before" ]; then
+    multipart=$((multipart + 1))
+    st=$(stage_of "$d")
+    STAGES[$st]=$((${STAGES[$st]:-0} + 1))
+    landed=$((landed + 1))
+    finish "$d" "$(next_mode "$st")" "multipart kill" && compare "$d" "killed during a multipart upload"
+  else
+    bad "no kill during a multipart upload"
+  fi
+fi
+
+# ---- kills at the stage boundaries ---------------------------------------------------------
+POINTS="extract_record:100 extract_commit:1 normalize_file:3 normalize_commit:1 load_begin:1 load_commit:1 load_local:1"
+[ "$DEST" = athena ] && POINTS="extract_record:100 normalize_commit:1 athena_stmt:4 athena_stmt:30 fs_file:5 load_local:1"
+points=0
+for point in $POINTS; do
+  d=$WORK/p_${point/:/_}
+  new_project "$d"
+  (cd "$d" && SLUICE_TEST_CRASH=$point exec "$SLUICE" -q run . > /dev/null 2>&1) &
   wait $! 2> /dev/null
   rc=$?
-  if [ $rc -eq 137 ]; then
-    kills=$((kills + 1))
-    st=$(stage_of "$d")
-    STAGES["$st@$point"]=1
-  else
-    bad "$point: not killed (exit $rc)"
-  fi
-  check_trial "$d" "crash at $point"
-  rm -rf "$d"
+  st=$(stage_of "$d")
+  if [ $rc -eq 137 ]; then points=$((points + 1)); else bad "$point: not killed (exit $rc)"; fi
+  finish "$d" "$(next_mode "$st")" "$point" && compare "$d" "crash at $point (stage $st)"
+  rm -rf "$d" "$d".*
 done
 
-echo "kills: $kills, reruns: $reruns"
-for s in "${!STAGES[@]}"; do echo "  killed in $s: ${STAGES[$s]}"; done | sort
+echo "kills: $landed (extract ${STAGES[extract]:-0}, normalize ${STAGES[normalize]:-0}, load ${STAGES[load]:-0})"
+echo "  in $trials trials; $finished more came after the run's work was done; $points crash points"
+[ "$DEST" = athena ] && echo "  with an Athena query in flight: $inflight; during a multipart upload: $multipart"
+if [ $landed -ge "$KILLS" ]; then ok; else bad "only $landed kills landed while the run worked (want $KILLS)"; fi
+if [ "$DEST" = athena ] && [ $inflight -lt 1 ]; then bad "no kill with an Athena query in flight"; fi
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
