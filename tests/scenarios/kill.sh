@@ -51,7 +51,7 @@ if [ "$DEST" = athena ]; then
   [ -x "$SL_S3RVER" ] || bash "$SRC/scripts/deps.sh" --s3 || exit 1
   sl_start_s3rver "$WORK/s3" lake || exit 1
   # Every statement stays RUNNING a while: timed kills land with queries in flight.
-  ATHENA_STANDIN_LATENCY_MS=${ATHENA_LATENCY_MS:-60} sl_start_athena "$WORK/s3" || exit 1
+  ATHENA_STANDIN_LATENCY_MS=${ATHENA_LATENCY_MS:-40} sl_start_athena "$WORK/s3" || exit 1
   # s3rver keeps an unfinished multipart upload as a folder with a `key` file.
   uploads_open() { find "$WORK/s3/lake" -path '*uploads*' -name key 2>/dev/null | wc -l; }
 fi
@@ -75,7 +75,17 @@ if [ "$DEST" = athena ]; then
   # Parquet file above 5 MB, so that it goes up in 5 MB parts (the
   # simulator's tables are a few hundred KB at this size).
   sed -i 's/^max_table_nesting: .*/max_table_nesting: 1/' "$y"
-  printf '  - name: blobs\n    write_disposition: append\n    file: {path: data/blobs.jsonl}\n' >> "$y"
+  # A file resource takes no endpoint: resource_defaults' endpoint moves into each resource.
+  python3 - "$y" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+ep = "data_selector: items, params: {page_size: '${sources.pinterest.page_size}'}"
+t = t.replace("  endpoint:\n    data_selector: items\n    params:\n      page_size: ${sources.pinterest.page_size}\n", "")
+t = re.sub(r"endpoint: \{path: (.*)\}\n", lambda m: "endpoint: {path: %s, %s}\n" % (m.group(1), ep), t)
+t = t.replace("    endpoint:\n      path:", "    endpoint:\n      data_selector: items\n      params: {page_size: '${sources.pinterest.page_size}'}\n      path:")
+t += "\n  - name: blobs\n    primary_key: []\n    write_disposition: append\n    file: {path: data/blobs.jsonl}\n"
+open(sys.argv[1], "w").write(t)
+PY
   mkdir -p "$tmpl/data"
   python3 -c '
 import base64, random
@@ -170,7 +180,7 @@ athena_in_flight() { # log kill-time-ms
   last=$(grep -a ' debug ' "$1" | tail -n 1)
   case "$last" in *" athena: "*) ;; *) return 1 ;; esac
   ts=$(date -d "${last%% *}" +%s%3N 2>/dev/null) || return 1
-  [ $(($2 - ts)) -lt $((50 + ${ATHENA_LATENCY_MS:-60})) ]
+  [ $(($2 - ts)) -lt $((50 + ${ATHENA_LATENCY_MS:-40})) ]
 }
 
 declare -A STAGES
@@ -273,7 +283,7 @@ fi
 
 # ---- kills at the stage boundaries ---------------------------------------------------------
 POINTS="extract_record:100 extract_commit:1 normalize_file:3 normalize_commit:1 load_begin:1 load_commit:1 load_local:1"
-[ "$DEST" = athena ] && POINTS="extract_record:100 normalize_commit:1 athena_stmt:4 athena_stmt:30 fs_file:5 load_local:1"
+[ "$DEST" = athena ] && POINTS="normalize_commit:1 athena_stmt:30 load_local:1"
 points=0
 for point in $POINTS; do
   d=$WORK/p_${point/:/_}

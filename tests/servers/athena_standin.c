@@ -19,6 +19,9 @@
  *      ATHENA_STANDIN_STUCK=<text> statements containing text stay RUNNING
  *                                  until StopQueryExecution (then CANCELLED)
  *      ATHENA_STANDIN_THROTTLE=<n> every n-th request is throttled (400)
+ *      ATHENA_STANDIN_LATENCY_MS=<n> every statement reports RUNNING for n ms
+ *                                  after it starts (its effect is applied at
+ *                                  once, as a kill test needs queries in flight)
  *      AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for the S3 server (S3RVER). */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <duckdb.h>
@@ -51,6 +55,7 @@ typedef struct query {
   char *db;
   int state; /* 0 running, 1 succeeded, 2 failed, 3 stuck running, 4 cancelled */
   int polls;
+  double ready_at; /* monotonic seconds: RUNNING until then (ATHENA_STANDIN_LATENCY_MS) */
   char *reason;
   size_t ncols, nrows;
   char **names, **types;
@@ -67,6 +72,13 @@ static query *queries;
 static size_t nqueries;
 static long request_no;
 static long throttle_every;
+static long latency_ms;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 static const char *fail_text;
 static const char *stuck_text;
 
@@ -555,6 +567,7 @@ static enum MHD_Result handle(struct MHD_Connection *c, const char *target, cons
     snprintf(q->id, sizeof q->id, "q-%06zu-%d", nqueries, (int)getpid());
     q->sql = strdup(sql);
     q->db = dbn ? strdup(dbn) : NULL;
+    q->ready_at = now_s() + latency_ms / 1000.0;
     execute(q);
     sl_buf_puts(&out, "{\"QueryExecutionId\":");
     jstr(&out, q->id);
@@ -566,10 +579,11 @@ static enum MHD_Result handle(struct MHD_Connection *c, const char *target, cons
       res = error_reply(c, 400, "InvalidRequestException", "QueryExecution not found");
     } else {
       /* The first poll sees it RUNNING, as a real engine would. */
-      const char *state = q->state == 4                    ? "CANCELLED"
-                          : q->polls++ == 0 || q->state == 3 ? "RUNNING"
-                          : q->state == 1                    ? "SUCCEEDED"
-                                                             : "FAILED";
+      bool running = q->polls++ == 0 || q->state == 3 || now_s() < q->ready_at;
+      const char *state = q->state == 4 ? "CANCELLED"
+                          : running     ? "RUNNING"
+                          : q->state == 1 ? "SUCCEEDED"
+                                          : "FAILED";
       sl_buf_puts(&out, "{\"QueryExecution\":{\"QueryExecutionId\":");
       jstr(&out, q->id);
       sl_buf_puts(&out, ",\"Query\":");
@@ -701,6 +715,7 @@ int main(int argc, char **argv) {
   fail_text = getenv("ATHENA_STANDIN_FAIL");
   stuck_text = getenv("ATHENA_STANDIN_STUCK");
   throttle_every = getenv("ATHENA_STANDIN_THROTTLE") ? atol(getenv("ATHENA_STANDIN_THROTTLE")) : 0;
+  latency_ms = getenv("ATHENA_STANDIN_LATENCY_MS") ? atol(getenv("ATHENA_STANDIN_LATENCY_MS")) : 0;
   snprintf(cache_dir, sizeof cache_dir, "/tmp/athena_standin_%d", (int)getpid());
   sl_mkdir_p(cache_dir, NULL);
   const char *ak = getenv("AWS_ACCESS_KEY_ID"), *sk = getenv("AWS_SECRET_ACCESS_KEY");
