@@ -211,10 +211,9 @@ finish() { # dir mode label: re-run until it completes
 kill_once() { # dir mode label-var
   local delay=$((RANDOM * 32768 + RANDOM))
   delay=$((delay % T))
-  local before=0 t0 rc st
+  local before=0 rc st
   [ "$DEST" = athena ] && before=$(uploads_open)
   run_bg "$1" "$2"
-  t0=$(now_ms)
   sleep "$(awk -v d="$delay" 'BEGIN { printf "%.3f", d / 1000 }')"
   kill -9 $PID 2>/dev/null
   local tk=$(now_ms)
@@ -242,14 +241,16 @@ kill_once() { # dir mode label-var
   MODE=$(next_mode "$st")
 }
 
-# ---- timed kills: each trial is killed 1-3 times, then runs to the end ------------------------
+# ---- timed kills: each trial is killed 1-3 times (Athena 2-4), then runs to the end -----------
+PER_TRIAL=1
+[ "$DEST" = athena ] && PER_TRIAL=2 # an Athena run is slow: fewer runs to the end
 while [ $landed -lt "$KILLS" ] && [ $trials -lt $((KILLS * 3)) ]; do
   trials=$((trials + 1))
   d=$WORK/t$trials
   new_project "$d"
   TRAIL=
   MODE=
-  for _ in $(seq 1 $((RANDOM % 3 + 1))); do
+  for _ in $(seq 1 $((RANDOM % 3 + PER_TRIAL))); do
     kill_once "$d" "$MODE"
     [ "$MODE" = done ] && break
   done
@@ -283,7 +284,7 @@ fi
 
 # ---- kills at the stage boundaries ---------------------------------------------------------
 POINTS="extract_record:100 extract_commit:1 normalize_file:3 normalize_commit:1 load_begin:1 load_commit:1 load_local:1"
-[ "$DEST" = athena ] && POINTS="normalize_commit:1 athena_stmt:30 load_local:1"
+[ "$DEST" = athena ] && POINTS="athena_stmt:30 load_local:1"
 points=0
 for point in $POINTS; do
   d=$WORK/p_${point/:/_}
