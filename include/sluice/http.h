@@ -28,6 +28,9 @@
  * that long. After max_attempts the request fails with an error naming the
  * URL (secrets redacted), the status and the last reason, e.g.
  *   GET https://host/path?api_key=***: HTTP 503 after 5 attempts (last: HTTP 503: <body>)
+ * A body that on_body refuses (or that passes max_body_bytes) fails at once;
+ * the message names the URL and, when the body is not JSON, its Content-Type
+ * (an HTML error page sent with status 200 says so).
  * Redirects are followed (up to 10, http and https only); on_head sees the
  * final response. Connections are kept alive and reused; HTTP/2 is used
  * where TLS offers it; gzip/deflate/br/zstd bodies arrive decoded.
@@ -61,6 +64,11 @@ typedef struct sl_http_opts {
   const char *ca_file;      /* extra CA bundle, or NULL */
   const char *user_agent;   /* default "sluice/<version>" */
   size_t error_body_max;    /* bytes of a failed response kept for messages; default 64 KiB */
+  uint64_t max_body_bytes;  /* an accepted body longer than this fails the request with
+                               SL_TOO_LARGE (no retry: a server that never stops would
+                               only stream again); default 0 = no cap. Together with
+                               timeout_ms and low_speed_secs this bounds a response
+                               that never ends */
 } sl_http_opts;
 
 void sl_http_opts_init(sl_http_opts *o);

@@ -7,6 +7,7 @@
  * multi). Requests are started only from sl_http_run's loop, never from
  * inside a curl callback, so callbacks may submit freely. */
 #include <curl/curl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -480,6 +481,18 @@ static size_t on_write_cb(char *p, size_t size, size_t n, void *ud) {
   r->h->stats.bytes_in += len;
   if (!r->decided) decide(r);
   if (r->decision == SL_HTTP_ACCEPT) {
+    uint64_t cap = r->h->o.max_body_bytes;
+    if (cap && len > cap - (r->delivered < cap ? r->delivered : cap)) {
+      r->body_failed = true;
+      free(r->body_err);
+      if ((r->body_err = malloc(sizeof *r->body_err))) {
+        sl_error_clear(r->body_err);
+        sl_error_set(r->body_err, SL_TOO_LARGE,
+                     "%s %s: the response body is longer than %" PRIu64 " bytes (max_body_bytes)",
+                     method_of(r), r->url_red, cap);
+      }
+      return 0;
+    }
     if (r->cb.on_body && len) {
       sl_error e;
       sl_error_clear(&e);
@@ -667,6 +680,9 @@ static void finish(req *r, sl_status st, const sl_error *e_in) {
     char tmp[sizeof e_in->msg];
     scrubbed = *e_in;
     sl__http_redact_url(scrubbed.url, sizeof scrubbed.url, e_in->url);
+    /* A body parser names its input after the raw URL. */
+    copy_trunc(tmp, sizeof tmp, e_in->file);
+    sl__http_redact_url(scrubbed.file, sizeof scrubbed.file, tmp);
     copy_trunc(tmp, sizeof tmp, e_in->msg);
     sl__http_redact_url(scrubbed.msg, sizeof scrubbed.msg, tmp);
     e = &scrubbed;
@@ -793,6 +809,13 @@ static void attempt_done(req *r, CURLcode rc) {
     else
       sl_error_clear(&e), sl_error_set(&e, SL_NOMEM, "out of memory");
     if (!e.msg[0]) sl_error_set(&e, e.code, "%s %s: the response body was refused", m, r->url_red);
+    /* An HTML error page sent with 200 is the usual reason a JSON parser
+     * refuses a body: say what the server sent. */
+    const char *ct = sl_http_header(r, "Content-Type");
+    if (ct && !strstr(ct, "json") && strlen(e.msg) + strlen(ct) + 40 < sizeof e.msg) {
+      size_t n = strlen(e.msg);
+      snprintf(e.msg + n, sizeof e.msg - n, " (the response is Content-Type: %.100s)", ct);
+    }
     if (!e.url[0]) sl_error_http(&e, r->url_red, (int)r->status);
     if (!e.http_status) e.http_status = (int)r->status;
     finish(r, e.code, &e);

@@ -154,6 +154,8 @@ static bool buf_add(sl_json_parser *p, const char *s, size_t n) {
   if (p->blen + n > p->bcap) {
     size_t cap = p->bcap ? p->bcap : 256;
     while (cap < p->blen + n) cap *= 2;
+    /* never more than the limit: a 256 MiB cap must not cost 512 MiB */
+    if (cap > p->max_string) cap = p->max_string;
     char *nb = realloc(p->buf, cap);
     if (!nb) {
       fail(p, SL_NOMEM, p->tok_off, "out of memory while buffering a token of %zu bytes",

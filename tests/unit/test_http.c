@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1072,6 +1073,198 @@ TEST(bad_urls_are_refused_at_submit) {
   CHECK(sl_http_submit(h, &q, &probe_cb, NULL, &e) == SL_INVALID_ARG);
   CHECK_INT(sl_http_pending(h), 0);
   sl_http_free(h);
+}
+
+/* ---- hostile servers ------------------------------------------------------------- */
+
+/* A forked server on a free port that answers every request the same way:
+ * 'h' an HTML error page with 200, 'e' a JSON string that never ends (64 KiB
+ * chunks as fast as the socket takes them), 't' the same at 10 bytes/s. */
+static pid_t hostile_server(char kind, int *port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0) return -1;
+  socklen_t l = sizeof a;
+  getsockname(fd, (struct sockaddr *)&a, &l);
+  *port = ntohs(a.sin_port);
+  pid_t pid = fork();
+  if (pid != 0) {
+    close(fd);
+    return pid;
+  }
+  /* A failed CHECK returns before hostile_stop: die with the test, and hold
+   * no pipe of ctest's open. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
+  signal(SIGPIPE, SIG_IGN);
+  for (;;) {
+    int c = accept(fd, NULL, NULL);
+    if (c < 0) _exit(0);
+    char req[4096];
+    size_t got = 0;
+    while (got < sizeof req - 1) { /* up to the end of the request head */
+      ssize_t k = read(c, req + got, sizeof req - 1 - got);
+      if (k <= 0) break;
+      got += (size_t)k;
+      req[got] = '\0';
+      if (strstr(req, "\r\n\r\n")) break;
+    }
+    if (kind == 'h') {
+      const char *page = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>";
+      dprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(page), page);
+    } else {
+      dprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+      dprintf(c, "e\r\n[{\"id\":1,\"s\":\"\r\n");
+      static char blk[65536 + 16];
+      size_t n = kind == 'e' ? 65536 : 1;
+      int h = snprintf(blk, sizeof blk, "%zx\r\n", n);
+      memset(blk + h, 'A', n);
+      memcpy(blk + h + n, "\r\n", 2);
+      while (write(c, blk, (size_t)h + n + 2) > 0)
+        if (kind == 't') usleep(100 * 1000);
+    }
+    close(c);
+  }
+}
+
+static void hostile_stop(pid_t pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+}
+
+/* on_body as a JSON consumer would: parse, and name the input after the raw URL. */
+typedef struct json_probe {
+  sl_json_parser *jp;
+  sl_error err;
+  sl_status st;
+  int dones;
+} json_probe;
+
+static sl_status jp_body(void *ud, const void *d, size_t n, sl_error *err) {
+  json_probe *p = ud;
+  return sl_json_feed(p->jp, d, n, err);
+}
+static void jp_rewind(void *ud) { sl_json_parser_reset(((json_probe *)ud)->jp); }
+static void jp_done(void *ud, sl_status st, const sl_http_response *r, const sl_error *err) {
+  json_probe *p = ud;
+  (void)r;
+  p->dones++;
+  p->st = st;
+  if (err) p->err = *err;
+}
+
+TEST(html_page_with_200_names_its_content_type_and_no_secret) {
+  int port;
+  pid_t pid = hostile_server('h', &port);
+  CHECK(pid > 0);
+  char url[160];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/items?api_key=h0st1le-k3y", port);
+  sl_json_options jo = {.name = url};
+  json_probe p = {.jp = sl_json_parser_new(&jo, json_ignore, NULL), .st = (sl_status)-1};
+  sl_http *h = engine(4, 3);
+  sl_http_request q = {.url = url};
+  sl_http_callbacks cb = {.on_body = jp_body, .on_rewind = jp_rewind, .on_done = jp_done};
+  CHECK_OK(sl_http_submit(h, &q, &cb, &p, NULL));
+  CHECK_OK(sl_http_run(h, NULL));
+  CHECK_INT(p.dones, 1);
+  CHECK_INT(p.st, SL_JSON_SYNTAX);
+  CHECK_CONTAINS(p.err.msg, "found '<'");
+  CHECK_CONTAINS(p.err.msg, "Content-Type: text/html");
+  CHECK_CONTAINS(p.err.file, "/items?api_key=***");
+  CHECK(strstr(p.err.file, "h0st1le") == NULL);
+  CHECK(strstr(p.err.msg, "h0st1le") == NULL);
+  CHECK_INT(p.err.http_status, 200);
+  sl_json_parser_free(p.jp);
+  sl_http_free(h);
+  hostile_stop(pid);
+}
+
+TEST(max_body_bytes_ends_a_body_that_never_ends) {
+  int port;
+  pid_t pid = hostile_server('e', &port);
+  CHECK(pid > 0);
+  sl_http_opts o;
+  sl_http_opts_init(&o);
+  o.max_attempts = 3;
+  o.backoff_base_s = 0.01;
+  o.max_body_bytes = (uint64_t)4 << 20;
+  sl_http *h = sl_http_new(&o, NULL);
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/forever", port);
+  probe p;
+  probe_init(&p);
+  double t0 = now_s();
+  CHECK_OK(submit(h, url, &p));
+  CHECK_OK(sl_http_run(h, NULL));
+  CHECK(now_s() - t0 < 10);
+  CHECK_INT(p.st, SL_TOO_LARGE);
+  CHECK_INT(p.heads, 1); /* not retried */
+  CHECK_CONTAINS(p.err.msg, "longer than 4194304 bytes (max_body_bytes)");
+  CHECK_CONTAINS(p.err.msg, "/forever");
+  CHECK(p.body.len <= o.max_body_bytes);
+  sl_buf_free(&p.body);
+  sl_http_free(h);
+  hostile_stop(pid);
+}
+
+TEST(a_json_string_that_never_ends_stops_at_max_string) {
+  int port;
+  pid_t pid = hostile_server('e', &port);
+  CHECK(pid > 0);
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/forever", port);
+  sl_json_options jo = {.name = url, .max_string = (size_t)8 << 20};
+  json_probe p = {.jp = sl_json_parser_new(&jo, json_ignore, NULL), .st = (sl_status)-1};
+  sl_http *h = engine(4, 3);
+  sl_http_request q = {.url = url};
+  sl_http_callbacks cb = {.on_body = jp_body, .on_rewind = jp_rewind, .on_done = jp_done};
+  double t0 = now_s();
+  CHECK_OK(sl_http_submit(h, &q, &cb, &p, NULL));
+  CHECK_OK(sl_http_run(h, NULL));
+  CHECK(now_s() - t0 < 10);
+  CHECK_INT(p.st, SL_TOO_LARGE);
+  CHECK_CONTAINS(p.err.msg, "string longer than the limit of 8388608 bytes (max_string)");
+  CHECK_INT(p.err.line, 1);
+  CHECK_INT(p.err.col, 14); /* the opening quote */
+  sl_json_parser_free(p.jp);
+  sl_http_free(h);
+  hostile_stop(pid);
+}
+
+TEST(a_trickling_body_ends_at_the_total_timeout) {
+  int port;
+  pid_t pid = hostile_server('t', &port);
+  CHECK(pid > 0);
+  sl_http_opts o;
+  sl_http_opts_init(&o);
+  o.max_attempts = 2;
+  o.backoff_base_s = 0.01;
+  o.timeout_ms = 700; /* 10 bytes/s is above the low-speed floor: only this ends it */
+  sl_http *h = sl_http_new(&o, NULL);
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/slow", port);
+  probe p;
+  probe_init(&p);
+  double t0 = now_s();
+  CHECK_OK(submit(h, url, &p));
+  CHECK_OK(sl_http_run(h, NULL));
+  double took = now_s() - t0;
+  CHECK(took > 1.2 && took < 6);
+  CHECK_INT(p.st, SL_HTTP);
+  CHECK_INT(p.heads, 2);
+  CHECK_INT(p.rewinds, 1);
+  CHECK_CONTAINS(p.err.msg, "timed out after 2 attempts");
+  CHECK_CONTAINS(p.err.msg, "/slow");
+  sl_buf_free(&p.body);
+  sl_http_free(h);
+  hostile_stop(pid);
 }
 
 TEST_MAIN()
