@@ -47,6 +47,7 @@
 #include "sluice/normalize.h"
 
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -550,6 +551,13 @@ static sl_status scalar(sl_normalizer *n, uint32_t row, uint32_t node, const sl_
         v = val_add(n, row, node, fits ? VK_BIGNUM : VK_STR);
         if (v && !(v->s = bump_copy(n, ev->str, ev->len))) return oom(n);
         if (v) v->len = (uint32_t)ev->len, v->num = !fits;
+      } else if (!isfinite(ev->f64)) {
+        /* Beyond double's range (1e400): Python would load inf, which is not
+         * the value; like an integer too long for decimal it stays the
+         * number's exact text. */
+        v = val_add(n, row, node, VK_STR);
+        if (v && !(v->s = bump_copy(n, ev->str, ev->len))) return oom(n);
+        if (v) v->len = (uint32_t)ev->len, v->num = true;
       } else {
         v = val_add(n, row, node, VK_DBL);
         if (v) v->n.d = ev->f64;

@@ -218,7 +218,10 @@ static bool coerce(sl_normalizer *n, const nz_val *v, sl_dtype to, sl_row_value 
           out->v.d = strtod(tmp, NULL);
           return true;
         }
-        case VK_STR: return sl_parse_double_text(s, len, &out->v.d);
+        case VK_STR:
+          /* a JSON number kept as text because no double holds it goes to a variant */
+          if (!sl_parse_double_text(s, len, &out->v.d)) return false;
+          return !v->num || isfinite(out->v.d);
         default: return false;
       }
     case SL_T_DECIMAL:
