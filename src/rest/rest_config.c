@@ -359,7 +359,7 @@ static sl_status parse_headers(rctx *c, const sl_value *v, const char *const **o
 /* ---- the client (shared by the resources of one YAML) ----------------------------- */
 
 static const char *const client_keys[] = {"base_url", "headers", "auth", "paginator",
-                                          "max_per_host", "max_attempts", "request_timeout",
+                                          "max_per_host", "max_attempts", "request_timeout", "max_response_mb",
                                           NULL};
 
 static sl_status get_client(rctx *c, const sl_value *top, rest_client **out) {
@@ -407,6 +407,11 @@ static sl_status get_client(rctx *c, const sl_value *top, rest_client **out) {
     int64_t n;
     if (xint(c, x, "max_attempts", 1, &n)) return c->err->code;
     cl->max_attempts = (int)(n > 100 ? 100 : n);
+  }
+  if ((x = sl_v_get(top, "max_response_mb"))) {
+    int64_t n;
+    if (xint(c, x, "max_response_mb", 1, &n)) return c->err->code;
+    cl->max_response_mb = n > 1048576 ? 1048576 : n;
   }
   if ((x = sl_v_get(top, "request_timeout"))) {
     int64_t n;

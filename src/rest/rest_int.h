@@ -107,6 +107,7 @@ typedef struct rest_client {
   int max_per_host;
   int max_attempts; /* 0: the HTTP engine's default (5) */
   int timeout_s;    /* whole request; 0: the engine's default (300 s) */
+  int64_t max_response_mb; /* a longer body fails its request; 0: no cap */
   sl_http_stats reported;     /* figures already handed to the progress collector */
 } rest_client;
 

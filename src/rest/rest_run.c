@@ -855,6 +855,7 @@ static sl_status ensure_http(rest_client *cl, sl_error *err) {
   o.max_per_host = cl->max_per_host;
   if (cl->max_attempts) o.max_attempts = cl->max_attempts;
   if (cl->timeout_s) o.timeout_ms = (long)cl->timeout_s * 1000;
+  if (cl->max_response_mb) o.max_body_bytes = (uint64_t)cl->max_response_mb << 20;
   cl->http = sl_http_new(&o, err);
   return cl->http ? SL_OK : (err->code ? err->code : SL_NOMEM);
 }

@@ -235,6 +235,14 @@ check "endless: the error names the URL, the limit and the position" contains "$
 check "endless: memory bounded ($kb KB)" lt "$kb" 2500000
 check "endless: no secret" no_secret
 check "endless: nothing loaded" test ! -e "$P/endless.duckdb"
+# With client.max_response_mb the same body stops at that size, small and fast.
+rest_project endless_capped endless "  max_response_mb: 8"
+measure "$WORK/err" bash -c "cd '$P' && timeout 60 '$SLUICE' run ."
+err=$(cat "$WORK/err")
+check "max_response_mb ends an endless body ($secs s, $kb KB): $err" test $rc -ne 0 -a $rc -ne 124 -a "$secs" -lt 20
+check "max_response_mb: the error names the URL and the cap" contains "$err" "$BASE/endless?api_key=\*\*\*.*longer than 8388608 bytes"
+check "max_response_mb: memory well under the 256 MiB string limit ($kb KB)" lt "$kb" 300000
+check "max_response_mb: no secret" no_secret
 kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
 SRV_PID=
 
