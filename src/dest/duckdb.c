@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "dest/duckdb_int.h"
 #include "sluice/log.h"
@@ -590,4 +593,56 @@ sl_dest *sl_duckdb_open(const sl_duckdb_options *opts, sl_error *err) {
     return NULL;
   }
   return &d->base;
+}
+
+/* ---- memory trace (SLUICE_DDB_MEMTRACE) ------------------------------------------------ */
+
+/* With SLUICE_DDB_MEMTRACE set, a load prints one line to stderr at its
+ * start, after each job and around COMMIT: VmRSS/VmHWM/RssAnon (MB), malloc's
+ * heap, and duckdb_memory() per tag as used/temporary MB (a table's
+ * "temporary" figure includes the blocks written optimistically to the
+ * database file), plus duckdb_temporary_files(). For bench/pipeline's
+ * memory work; costs nothing when unset. */
+
+static long memtrace_kb(const char *field) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long v = 0;
+  size_t n = strlen(field);
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, field, n) && line[n] == ':') v = strtol(line + n + 1, NULL, 10);
+  if (f) fclose(f);
+  return v;
+}
+
+void sl__ddb_memtrace(sl_duckdb *d, const char *what, uint64_t rows) {
+  static int on = -1;
+  if (on < 0) on = getenv("SLUICE_DDB_MEMTRACE") != NULL;
+  if (!on) return;
+  fprintf(stderr, "MT %-14s rows=%9llu rss=%6ld hwm=%6ld anon=%6ld |", what, (unsigned long long)rows,
+          memtrace_kb("VmRSS") / 1024, memtrace_kb("VmHWM") / 1024, memtrace_kb("RssAnon") / 1024);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+  /* DuckDB's C++ objects (row group metadata, version info) live in malloc's
+   * heap; its buffers in its own jemalloc. */
+  struct mallinfo2 mi = mallinfo2();
+  fprintf(stderr, " malloc inuse=%.1f free=%.1f mmap=%.1f |", mi.uordblks / 1048576.0,
+          mi.fordblks / 1048576.0, mi.hblkhd / 1048576.0);
+#endif
+  duckdb_result res;
+  if (duckdb_query(d->con,
+                   "SELECT tag, memory_usage_bytes, temporary_storage_bytes FROM duckdb_memory() "
+                   "WHERE memory_usage_bytes > 0 OR temporary_storage_bytes > 0 UNION ALL "
+                   "SELECT 'TMPFILES', count(*), coalesce(sum(size),0) FROM duckdb_temporary_files()",
+                   &res) == DuckDBSuccess) {
+    for (idx_t i = 0; i < duckdb_row_count(&res); i++) {
+      char *t = duckdb_value_varchar(&res, 0, i);
+      fprintf(stderr, " %s=%.1f/%.1f", t, duckdb_value_int64(&res, 1, i) / 1048576.0,
+              duckdb_value_int64(&res, 2, i) / 1048576.0);
+      duckdb_free(t);
+    }
+  } else {
+    fprintf(stderr, " (%s)", duckdb_result_error(&res));
+  }
+  duckdb_destroy_result(&res);
+  fprintf(stderr, "\n");
 }

@@ -90,6 +90,9 @@ sl_status sl__ddb_append_job(sl_duckdb *d, sl_job_reader *r, const char *schema,
  * from zero; fails on bad syntax or when |value| >= 10^width. */
 bool sl__decimal_parse(const char *s, size_t n, int width, int scale, __int128 *out);
 
+/* SLUICE_DDB_MEMTRACE: VmRSS and duckdb_memory() on stderr. */
+void sl__ddb_memtrace(sl_duckdb *d, const char *what, uint64_t rows);
+
 extern const sl_dest_vt sl__duckdb_vt;
 sl_status sl__ddb_load_package(sl_dest *dst, sl_package *pkg, sl_schema *schema,
                                const sl_load_request *req, sl_error *err);

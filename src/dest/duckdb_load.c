@@ -898,6 +898,7 @@ static sl_status load_jobs(load_ctx *c, sl_error *err) {
     }
     c->t_append += now_s() - t0;
     c->rows += rows;
+    sl__ddb_memtrace(c->d, t->name, c->rows);
     SL_DEBUG("loaded %llu rows of %s into %s.%s", (unsigned long long)rows, j->name,
              staged ? c->d->staging : ds, t->name);
   }
@@ -955,10 +956,13 @@ sl_status sl__ddb_load_package(sl_dest *dst, sl_package *pkg, sl_schema *schema,
   }
   sl__ddb_cache_clear(d);
   if ((st = tune_for_load(d, schema, err)) || (st = sl__ddb_exec(d, "BEGIN TRANSACTION", err))) goto out;
+  sl__ddb_memtrace(d, "begin", 0);
   double t0 = now_s();
   st = load_jobs(&c, err);
   double t1 = now_s();
+  sl__ddb_memtrace(d, "pre-commit", c.rows);
   if (!st) st = sl__ddb_exec(d, "COMMIT", err);
+  sl__ddb_memtrace(d, "post-commit", c.rows);
   if (!st)
     SL_INFO("package %s: %llu rows from %zu jobs in %.2f s (append %.2f s, merge %.2f s, commit %.2f s)",
             req->load_id, (unsigned long long)c.rows, c.njobs, now_s() - t0, c.t_append, c.t_merge,
