@@ -34,7 +34,11 @@ check "installed sluice runs ($out)" grep -q "^sluice .*duckdb v1.4.4" <<< "$out
 check "installed sluice resolves libduckdb under the prefix" \
   grep -q "libduckdb.so => $X/" <<< "$(env -u LD_LIBRARY_PATH ldd "$X/bin/sluice")"
 # A program built from sluice.pc alone.
-cc -o "$WORK/custom" "$S/examples/custom_resource.c" $(pkg-config --cflags --libs sluice) 2> "$WORK/cc.err"
+# A sanitizer build's libsluice needs its runtime first in the program too.
+san=()
+lib=$(find "$X" -name 'libsluice.so' | head -n 1)
+ldd "$lib" | grep -q libasan && san=(-fsanitize=address,undefined)
+cc "${san[@]}" -o "$WORK/custom" "$S/examples/custom_resource.c" $(pkg-config --cflags --libs sluice) 2> "$WORK/cc.err"
 check "example builds from sluice.pc ($(head -c 300 "$WORK/cc.err"))" test -x "$WORK/custom"
 if [ -x "$WORK/custom" ]; then
   check "example resolves libsluice under the prefix" \
