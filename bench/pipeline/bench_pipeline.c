@@ -41,6 +41,7 @@
 #include "sluice/normalize.h"
 #include "sluice/package.h"
 #include "sluice/pipeline.h"
+#include "sluice/progress.h"
 #include "sluice/schema.h"
 
 #define CHUNK (64 * 1024)
@@ -132,18 +133,6 @@ static double normalize_once(const char *doc, size_t len, uint64_t *rows) {
 
 /* ---- 3. the pipeline, in a child ---------------------------------------------------- */
 
-/* A field of /proc/self/status in KiB (0 when absent). */
-static long proc_status_kb(const char *field) {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long v = 0;
-  size_t n = strlen(field);
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, field, n) && line[n] == ':') v = strtol(line + n + 1, NULL, 10);
-  if (f) fclose(f);
-  return v;
-}
-
 typedef struct gen_ud {
   uint64_t records;
   uint64_t bytes; /* JSON generated */
@@ -190,7 +179,7 @@ static void pipeline_child(const char *dir, uint64_t records, uint64_t memory_li
   sl_error err;
   sl_error_clear(&err);
   gen_ud g = {records, 0};
-  r->start_kb = proc_status_kb("VmRSS");
+  r->start_kb = sl_progress_status_kb("VmRSS");
   double t0 = now();
   sl_pipeline *p = sl_pipeline_open(&o, &err);
   sl_status st = p ? SL_OK : err.code ? err.code : SL_INTERNAL;
@@ -204,8 +193,8 @@ static void pipeline_child(const char *dir, uint64_t records, uint64_t memory_li
   }
   if (!st) st = sl_pipeline_run(p, NULL, &err);
   r->seconds = now() - t0;
-  r->anon_kb = proc_status_kb("RssAnon");
-  r->file_kb = proc_status_kb("RssFile");
+  r->anon_kb = sl_progress_status_kb("RssAnon");
+  r->file_kb = sl_progress_status_kb("RssFile");
   if (!st) {
     const sl_load_info *li = sl_pipeline_last_load(p);
     r->records = li->records;

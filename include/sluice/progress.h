@@ -135,6 +135,8 @@ const char *sl_progress_failed_step(const sl_progress *pr);
 /* Resident memory of this process, and its peak, in bytes (0 if unknown). */
 uint64_t sl_progress_rss(void);
 uint64_t sl_progress_peak_rss(void);
+/* One field of /proc/self/status (VmRSS, VmHWM, RssAnon, …) in KiB; 0 if absent. */
+long sl_progress_status_kb(const char *field);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 
 #include <openssl/rand.h>
 
+#include "sluice/json.h"
+
 #include "dest/dest_int.h"
 #include "sluice/base64.h"
 
@@ -216,25 +218,8 @@ static sl_status table_cell(const char *s, sl_buf *out) {
   return st;
 }
 
-static sl_status json_string(sl_buf *out, const char *s) {
-  sl_status st = sl_buf_putc(out, '"');
-  for (const unsigned char *p = (const unsigned char *)s; *p && !st; p++) {
-    switch (*p) {
-      case '"': st = sl_buf_puts(out, "\\\""); break;
-      case '\\': st = sl_buf_puts(out, "\\\\"); break;
-      case '\n': st = sl_buf_puts(out, "\\n"); break;
-      case '\r': st = sl_buf_puts(out, "\\r"); break;
-      case '\t': st = sl_buf_puts(out, "\\t"); break;
-      case '\b': st = sl_buf_puts(out, "\\b"); break;
-      case '\f': st = sl_buf_puts(out, "\\f"); break;
-      default:
-        if (*p < 0x20) st = sl_buf_printf(out, "\\u%04x", *p);
-        else st = sl_buf_putc(out, (char)*p);
-    }
-  }
-  if (!st) st = sl_buf_putc(out, '"');
-  return st;
-}
+/* JSON text of a cell or a column name: the project's writer (valid UTF-8 in, the same bytes out). */
+static sl_status json_string(sl_buf *out, const char *s) { return sl_json_write_string(out, s, strlen(s)); }
 
 static bool csv_needs_quotes(const char *s) {
   if (!*s) return false;

@@ -11,6 +11,7 @@
 #endif
 
 #include "dest/duckdb_int.h"
+#include "sluice/progress.h"
 #include "sluice/log.h"
 
 /* Rows per row group of a database file. DuckDB's default (122,880) keeps a
@@ -604,23 +605,12 @@ sl_dest *sl_duckdb_open(const sl_duckdb_options *opts, sl_error *err) {
  * database file), plus duckdb_temporary_files(). For bench/pipeline's
  * memory work; costs nothing when unset. */
 
-static long memtrace_kb(const char *field) {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long v = 0;
-  size_t n = strlen(field);
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, field, n) && line[n] == ':') v = strtol(line + n + 1, NULL, 10);
-  if (f) fclose(f);
-  return v;
-}
-
 void sl__ddb_memtrace(sl_duckdb *d, const char *what, uint64_t rows) {
   static int on = -1;
   if (on < 0) on = getenv("SLUICE_DDB_MEMTRACE") != NULL;
   if (!on) return;
   fprintf(stderr, "MT %-14s rows=%9llu rss=%6ld hwm=%6ld anon=%6ld |", what, (unsigned long long)rows,
-          memtrace_kb("VmRSS") / 1024, memtrace_kb("VmHWM") / 1024, memtrace_kb("RssAnon") / 1024);
+          sl_progress_status_kb("VmRSS") / 1024, sl_progress_status_kb("VmHWM") / 1024, sl_progress_status_kb("RssAnon") / 1024);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
   /* DuckDB's C++ objects (row group metadata, version info) live in malloc's
    * heap; its buffers in its own jemalloc. */

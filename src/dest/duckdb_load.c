@@ -401,15 +401,9 @@ static sl_status need_column(const sl__ddb_table *t, const char *col, const char
   return SL_SCHEMA;
 }
 
-/* The staged rows of a child table into the dataset: all of them, or only
- * those whose root the merge keeps (KEEP_TABLE). */
-static sl_status insert_staged_child(load_ctx *c, const char *name, bool kept_roots_only,
-                                     sl_error *err) {
-  sl__ddb_table *sc = cached(c, c->d->staging, name);
-  if (!sc || !sc->fresh) return SL_OK;
-  sl_status st;
-  if (kept_roots_only && (st = need_column(sc, "_dlt_root_id", "a merge of its root table", err)))
-    return st;
+/* Starts "INSERT INTO dataset.name (cols) SELECT cols FROM staging.name";
+ * the caller adds the WHERE and the ORDER BY. */
+static void insert_from_staging(load_ctx *c, const char *name, const sl__ddb_table *sc) {
   sql_begin(c);
   S(c, "INSERT INTO ");
   ST(c, c->d->base.dataset, name);
@@ -419,6 +413,18 @@ static sl_status insert_staged_child(load_ctx *c, const char *name, bool kept_ro
   column_list(c, sc, NULL);
   S(c, " FROM ");
   ST(c, c->d->staging, name);
+}
+
+/* The staged rows of a child table into the dataset: all of them, or only
+ * those whose root the merge keeps (KEEP_TABLE). */
+static sl_status insert_staged_child(load_ctx *c, const char *name, bool kept_roots_only,
+                                     sl_error *err) {
+  sl__ddb_table *sc = cached(c, c->d->staging, name);
+  if (!sc || !sc->fresh) return SL_OK;
+  sl_status st;
+  if (kept_roots_only && (st = need_column(sc, "_dlt_root_id", "a merge of its root table", err)))
+    return st;
+  insert_from_staging(c, name, sc);
   if (kept_roots_only) S(c, " WHERE \"_dlt_root_id\" IN (SELECT \"_dlt_id\" FROM " KEEP_TABLE ")");
   /* Rows land in the order they were extracted, whatever order the plan makes. */
   S(c, " ORDER BY ");
@@ -544,15 +550,7 @@ static sl_status insert_kept_children(load_ctx *c, const merge_cols *m, const ch
       if (!strcmp(c->chain[k]->name, c->chain[i]->parent) && ps && ps->fresh) pi = k;
     }
     if ((st = keep_child_rows(c, i, pi, err))) break;
-    sql_begin(c);
-    S(c, "INSERT INTO ");
-    ST(c, c->d->base.dataset, name);
-    S(c, " (");
-    column_list(c, sc, NULL);
-    S(c, ") SELECT ");
-    column_list(c, sc, NULL);
-    S(c, " FROM ");
-    ST(c, c->d->staging, name);
+    insert_from_staging(c, name, sc);
     S(c, " WHERE ");
     SI(c, SEQ_COL);
     S(c, " IN (SELECT seq FROM ");
