@@ -102,6 +102,11 @@ sl_status sl_write_file_atomic(const char *path, const void *data, size_t len, s
 sl_status sl_read_file(const char *path, char **data, size_t *len, sl_error *err);
 sl_status sl_fsync_dir(const char *path, sl_error *err);
 sl_status sl_rm_rf(const char *path, sl_error *err); /* SL_OK when path does not exist */
+/* A temporary folder removed if SIGINT or SIGTERM ends the process before
+ * sl_tmp_untrack (the first call installs the handlers, unless the program
+ * has its own). A few at a time; a path past the limit is not tracked. */
+void sl_tmp_track(const char *path);
+void sl_tmp_untrack(const char *path);
 
 #ifdef __cplusplus
 }

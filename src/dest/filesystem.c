@@ -986,6 +986,7 @@ static sl_status stage_s3(sl__fs *f, const fs_view *views, size_t nv, char *stag
     return sl_error_set(err, SL_IO, "cannot create a temporary folder in %s for the files of s3://%s/%s: %s",
                         f->tmpdir, f->bucket, f->prefix, strerror(errno));
   snprintf(stage, ssize, "%s", tmpl);
+  sl_tmp_track(stage); /* a Ctrl-C mid-query removes it too */
   if (rsize < PATH_MAX) return sl_error_set(err, SL_TOO_LARGE, "path buffer too small");
   if (!realpath(tmpl, root))
     return sl_error_set(err, SL_IO, "cannot resolve %s: %s", tmpl, strerror(errno));
@@ -1110,6 +1111,7 @@ static sl_status fs_query(sl_dest *d, const sl_schema *schema, const char *sql, 
   if (*stage && sl_rm_rf(stage, &rm)) /* the query's answer stands; the copy is only in the way */
     SL_WARN("query: the temporary copy of s3://%s/%s is left in %s: %s", f->bucket, f->prefix, stage,
             rm.msg);
+  if (*stage) sl_tmp_untrack(stage);
   return st;
 }
 

@@ -496,7 +496,7 @@ static nz_val *val_add(sl_normalizer *n, uint32_t row, uint32_t node, uint8_t ki
   return v;
 }
 
-static uint32_t list_new(sl_normalizer *n, uint32_t parent_row, uint32_t tnode) {
+static uint32_t list_new(sl_normalizer *n, uint32_t parent_row, uint32_t field, uint32_t tnode) {
   if (!GROW(n->lists, n->caplists, n->nlists + 1)) return NZ_NONE;
   const nz_node *t = &n->nodes[tnode];
   /* a second list under a key with the same table name replaces the first */
@@ -506,6 +506,7 @@ static uint32_t list_new(sl_normalizer *n, uint32_t parent_row, uint32_t tnode) 
   }
   uint32_t id = n->nlists++;
   n->lists[id].tnode = tnode;
+  n->lists[id].field = field;
   n->lists[id].superseded = false;
   n->lists[id].next = n->rows[parent_row].lists;
   n->rows[parent_row].lists = id;
@@ -518,7 +519,51 @@ static nz_frame *frame_push(sl_normalizer *n, uint8_t kind) {
   memset(f, 0, sizeof *f);
   f->kind = kind;
   f->key_node = NZ_NONE;
+  if (kind != F_LIST) {
+    if (++n->dict_seq == 0) { /* wrapped: forget which dict each key was seen in */
+      for (uint32_t i = 0; i < n->nnodes; i++) n->nodes[i].seen_in = 0;
+      n->dict_seq = 1;
+    }
+    f->dict = n->dict_seq;
+  }
   return f;
+}
+
+/* Whether field node x is k or lies under it (a dict under k flattened). */
+static bool under_key(const sl_normalizer *n, uint32_t x, uint32_t k) {
+  while (x < n->nnodes && n->nodes[x].type == NODE_FIELD) {
+    if (x == k) return true;
+    x = n->nodes[x].parent;
+  }
+  return false;
+}
+
+/* A key repeated in one dict: as Python's json.loads does, the last value
+ * replaces the first one wholly. What the first value flattened into the row
+ * (fields of a dict under it, its lists and their rows) is forgotten; a
+ * scalar or kept-whole value at the key itself is replaced in place by
+ * val_add (keep_own), so it keeps the first key's position as in a dict. The
+ * fields of a replacing dict come after the row's other fields. */
+static void forget_key(sl_normalizer *n, uint32_t row, uint32_t k, bool keep_own) {
+  nz_row *r = &n->rows[row];
+  uint32_t prev = NZ_NONE;
+  for (uint32_t i = r->first; i != NZ_NONE;) {
+    const nz_val *v = &n->vals[i];
+    uint32_t next = v->next;
+    if ((v->node != k || !keep_own) && under_key(n, v->node, k)) {
+      if (prev == NZ_NONE)
+        r->first = next;
+      else
+        n->vals[prev].next = next;
+      if (r->last == i) r->last = prev;
+      n->stamp[n->nodes[v->node].canon] = 0;
+    } else {
+      prev = i;
+    }
+    i = next;
+  }
+  for (uint32_t l = r->lists; l != NZ_NONE; l = n->lists[l].next)
+    if (under_key(n, n->lists[l].field, k)) n->lists[l].superseded = true;
 }
 
 static sl_status oom(sl_normalizer *n) { return sl__nz_fail(n, SL_NOMEM, "out of memory"); }
@@ -674,7 +719,7 @@ static sl_status on_event(sl_normalizer *n, const sl_json_event *ev) {
     if (ev->type == SL_JSON_ARRAY_BEGIN) {
       if (keep_as_json(n, vnode, L)) return capture_start(n, r, vnode, '[');
       uint32_t lt = list_table(n, vnode);
-      uint32_t l = lt == NZ_NONE ? NZ_NONE : list_new(n, r, lt);
+      uint32_t l = lt == NZ_NONE ? NZ_NONE : list_new(n, r, vnode, lt);
       nz_frame *f = l == NZ_NONE ? NULL : frame_push(n, F_LIST);
       if (!f) return oom(n);
       f->row = r;
@@ -716,7 +761,7 @@ static sl_status on_event(sl_normalizer *n, const sl_json_event *ev) {
         if (ln == NZ_NONE) return oom(n);
         if (keep_as_json(n, ln, mlvl)) return capture_start(n, r, ln, '[');
         uint32_t lt = list_table(n, ln);
-        uint32_t l = lt == NZ_NONE ? NZ_NONE : list_new(n, r, lt);
+        uint32_t l = lt == NZ_NONE ? NZ_NONE : list_new(n, r, ln, lt);
         nz_frame *g = l == NZ_NONE ? NULL : frame_push(n, F_LIST);
         if (!g) return oom(n);
         g->row = r;
@@ -755,7 +800,10 @@ static sl_status on_event(sl_normalizer *n, const sl_json_event *ev) {
         else
           n->nodes[prev].next_key = k;
       }
-      n->frames[n->nframes - 1].key_node = k;
+      nz_frame *cur = &n->frames[n->nframes - 1];
+      cur->key_node = k;
+      cur->dup = n->nodes[k].seen_in == cur->dict;
+      n->nodes[k].seen_in = cur->dict;
       return SL_OK;
     }
     case SL_JSON_OBJECT_END:
@@ -767,7 +815,9 @@ static sl_status on_event(sl_normalizer *n, const sl_json_event *ev) {
       uint32_t k = f->key_node, row = f->row;
       int32_t klvl = f->klvl, row_lvl = f->row_lvl;
       if (k == NZ_NONE) return sl__nz_fail(n, SL_INTERNAL, "value without a key");
-      if (keep_as_json(n, k, klvl)) return capture_start(n, row, k, '{');
+      bool whole = keep_as_json(n, k, klvl);
+      if (f->dup) forget_key(n, row, k, whole);
+      if (whole) return capture_start(n, row, k, '{');
       nz_frame *g = frame_push(n, F_FLAT);
       if (!g) return oom(n);
       g->row = row;
@@ -780,9 +830,11 @@ static sl_status on_event(sl_normalizer *n, const sl_json_event *ev) {
       uint32_t k = f->key_node, row = f->row;
       int32_t klvl = f->klvl, row_lvl = f->row_lvl;
       if (k == NZ_NONE) return sl__nz_fail(n, SL_INTERNAL, "value without a key");
-      if (keep_as_json(n, k, klvl)) return capture_start(n, row, k, '[');
+      bool whole = keep_as_json(n, k, klvl);
+      if (f->dup) forget_key(n, row, k, whole);
+      if (whole) return capture_start(n, row, k, '[');
       uint32_t lt = list_table(n, k);
-      uint32_t l = lt == NZ_NONE ? NZ_NONE : list_new(n, row, lt);
+      uint32_t l = lt == NZ_NONE ? NZ_NONE : list_new(n, row, k, lt);
       nz_frame *g = l == NZ_NONE ? NULL : frame_push(n, F_LIST);
       if (!g) return oom(n);
       g->row = row;
@@ -793,6 +845,7 @@ static sl_status on_event(sl_normalizer *n, const sl_json_event *ev) {
     }
     default:
       if (f->key_node == NZ_NONE) return sl__nz_fail(n, SL_INTERNAL, "value without a key");
+      if (f->dup) forget_key(n, f->row, f->key_node, true);
       return scalar(n, f->row, f->key_node, ev);
   }
 }

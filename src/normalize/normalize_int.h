@@ -46,6 +46,7 @@ typedef struct nz_node {
   int32_t col;        /* cached column index in the table, -1 unknown */
   uint32_t tnode;     /* FIELD/VARIANT: the table node the column lives in (TABLE: itself) */
   uint32_t col_checked; /* table ncolumns when col was last looked up */
+  uint32_t seen_in;   /* FIELD: the dict instance (nz_frame.dict) that last had this key */
   uint8_t type;
   uint8_t sysk;       /* FIELD: 1 + SYS_* when the key is a system column's name */
   bool null_struct;   /* FIELD: a null here names a child table / flattened prefix */
@@ -99,6 +100,7 @@ typedef struct nz_row {
 
 typedef struct nz_list {
   uint32_t tnode;
+  uint32_t field; /* the field node holding the list */
   uint32_t next; /* next list of the same parent row */
   bool superseded; /* a later key with the same table name replaced it (dict semantics) */
 } nz_list;
@@ -112,6 +114,8 @@ typedef struct nz_frame {
   int32_t klvl;      /* ROW/FLAT: nesting level of this dict's values (<= 0: keep as json) */
   int32_t row_lvl;   /* ROW/FLAT: the row's level; LIST: level of its item rows */
   uint32_t key_node; /* ROW/FLAT: field node of the last key */
+  uint32_t dict;     /* ROW/FLAT: this dict instance's number (n->dict_seq) */
+  bool dup;          /* ROW/FLAT: the last key came before in this dict */
   int64_t next_idx;  /* LIST */
   uint32_t list;     /* LIST: list instance */
 } nz_frame;
@@ -173,6 +177,7 @@ struct sl_normalizer {
   size_t bump_left;
   nz_frame *frames;
   uint32_t nframes, capframes;
+  uint32_t dict_seq; /* numbers dict instances, so a repeated key is seen */
   nz_row *rows;
   uint32_t nrows, caprows;
   nz_val *vals;

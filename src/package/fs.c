@@ -1,15 +1,20 @@
 /* Filesystem helpers for crash-safe state on disk (see sluice/package.h):
- * mkdir -p, write-temp-fsync-rename, whole-file reads, folder fsync, rm -rf.
- * Every error names the path and the errno text. */
+ * mkdir -p, write-temp-fsync-rename, whole-file reads, folder fsync, rm -rf,
+ * temporary folders removed on SIGINT/SIGTERM. Every error names the path
+ * and the errno text. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sluice/package.h"
@@ -177,4 +182,95 @@ sl_status sl_rm_rf(const char *path, sl_error *err) {
   int e = nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
   if (e != 0) return io_err(err, "remove", path, e > 0 ? e : errno);
   return SL_OK;
+}
+
+/* ---- temporary folders removed on SIGINT/SIGTERM --------------------------------------- */
+
+/* The handler may only make async-signal-safe calls: no nftw, opendir or
+ * malloc; a folder is read with getdents64 into a stack buffer. */
+#define TMP_SLOTS 8
+#define TMP_DEPTH 16
+static char tmp_paths[TMP_SLOTS][PATH_MAX];
+static volatile sig_atomic_t tmp_used[TMP_SLOTS];
+static pthread_mutex_t tmp_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t tmp_once = PTHREAD_ONCE_INIT;
+
+struct raw_dirent64 {
+  uint64_t ino;
+  int64_t off;
+  unsigned short reclen;
+  unsigned char type;
+  char name[];
+};
+
+static void rm_tree_at(int dirfd, const char *name, int depth) {
+  if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT) return;
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[2048] __attribute__((aligned(8)));
+  /* Removing entries while reading may skip some: read again until a pass
+   * finds nothing left. */
+  for (bool again = true; again;) {
+    again = false;
+    lseek(fd, 0, SEEK_SET);
+    long n;
+    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+      for (long off = 0; off < n;) {
+        const struct raw_dirent64 *d = (const struct raw_dirent64 *)(buf + off);
+        off += d->reclen;
+        const char *nm = d->name;
+        if (nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2]))) continue;
+        if (depth < TMP_DEPTH) {
+          rm_tree_at(fd, nm, depth + 1);
+          again = true;
+        }
+      }
+    }
+  }
+  close(fd);
+  unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+static void tmp_on_signal(int sig) {
+  for (int i = 0; i < TMP_SLOTS; i++)
+    if (tmp_used[i]) rm_tree_at(AT_FDCWD, tmp_paths[i], 0);
+  raise(sig); /* SA_RESETHAND: the default action now ends the process */
+}
+
+static void tmp_install(void) {
+  static const int sigs[] = {SIGINT, SIGTERM};
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+    struct sigaction old;
+    if (sigaction(sigs[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL) continue; /* the program's own */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = tmp_on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigfillset(&sa.sa_mask);
+    sigaction(sigs[i], &sa, NULL);
+  }
+}
+
+void sl_tmp_track(const char *path) {
+  if (!path || strlen(path) >= PATH_MAX) return;
+  pthread_once(&tmp_once, tmp_install);
+  pthread_mutex_lock(&tmp_mu);
+  for (int i = 0; i < TMP_SLOTS; i++)
+    if (!tmp_used[i]) {
+      memcpy(tmp_paths[i], path, strlen(path) + 1);
+      tmp_used[i] = 1;
+      break;
+    }
+  pthread_mutex_unlock(&tmp_mu);
+}
+
+void sl_tmp_untrack(const char *path) {
+  if (!path) return;
+  pthread_mutex_lock(&tmp_mu);
+  for (int i = 0; i < TMP_SLOTS; i++)
+    if (tmp_used[i] && strcmp(tmp_paths[i], path) == 0) {
+      tmp_used[i] = 0;
+      break;
+    }
+  pthread_mutex_unlock(&tmp_mu);
 }

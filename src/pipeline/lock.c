@@ -26,7 +26,8 @@ sl_status sl__pipeline_lock(sl_pipeline *p, sl_error *err) {
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int e = errno;
     close(fd);
-    if (e == EWOULDBLOCK && pid > 0)
+    /* A pid left by a killed run is not the holder: name it only if alive. */
+    if (e == EWOULDBLOCK && pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
       return sl_error_set(err, SL_LOCKED,
                           "pipeline '%s' is already running (pid %ld holds %s); wait for it to "
                           "finish",

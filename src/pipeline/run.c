@@ -4,6 +4,7 @@
  * an unfinished extract is discarded (its state never advanced), an
  * unfinished normalize is redone from the extract files, and a load is one
  * destination transaction that a rerun either repeats or finds committed. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -108,6 +109,23 @@ static sl_value *str_list(sl_doc *d, const char **l) {
   sl_value *a = sl_v_array(d);
   for (size_t i = 0; a && l && l[i]; i++) sl_v_push(d, a, sl_v_string(d, l[i], strlen(l[i])));
   return a;
+}
+
+/* Whether an extract folder holds any record (a non-empty file). */
+static bool extract_has_data(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return false;
+  bool data = false;
+  char path[4096];
+  struct stat sb;
+  for (struct dirent *e; !data && (e = readdir(d));) {
+    if (e->d_name[0] == '.') continue;
+    int len = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    data = len < 0 || (size_t)len >= sizeof path || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+           sb.st_size > 0;
+  }
+  closedir(d);
+  return data;
 }
 
 /* resources.json: the hints of every extracted resource, so that a package is
@@ -242,9 +260,14 @@ static sl_status extract_new(sl_pipeline *p, const sl_run_options *ro, run_ctx *
     if (!st) st = sl_package_set_state(pkg, SL_PKG_EXTRACTED, err);
   }
   if (st && pkg) {
-    /* Nothing of this package may load: mark it aborted (kept for a look). */
+    /* Nothing of this package may load: mark it aborted (kept for a look),
+     * or remove it when there is nothing to look at (a source that failed
+     * before its first record), as dlt drops an empty extract folder. */
     sl_error ignore;
-    sl_package_set_state(pkg, SL_PKG_ABORTED, &ignore);
+    if (extract_has_data(dir))
+      sl_package_set_state(pkg, SL_PKG_ABORTED, &ignore);
+    else if (sl_package_delete(pkg, &ignore) != SL_OK)
+      SL_DEBUG("cannot remove the empty package %s: %s", id, ignore.msg);
     sl_package_close(pkg);
     pkg = NULL;
   }

@@ -350,6 +350,7 @@ typedef struct series {
 typedef struct pagectx {
   series *se;
   char *url;
+  char url_red[512]; /* url with secrets redacted: the name the parser's errors give */
   sl__emit_pos pos;
   bool began, buffered, ignored, done;
   int auth_retries;
@@ -451,8 +452,8 @@ static sl_status page_begin(pagectx *pc, sl_error *err) {
   sl__emit_mark(se->em, &pc->pos);
   pc->began = true;
   sl_status st = se->r->data_selector
-                     ? sl_emit_stream_begin(se->em, se->r->data_selector, false, pc->url, err)
-                     : sl__emit_stream_begin_auto(se->em, pc->url, err);
+                     ? sl_emit_stream_begin(se->em, se->r->data_selector, false, pc->url_red, err)
+                     : sl__emit_stream_begin_auto(se->em, pc->url_red, err);
   return st;
 }
 
@@ -469,6 +470,7 @@ static sl_http_decision cb_head(void *ud, const sl_http_response *resp) {
   long s = sl_http_status(resp);
   pc->status = s;
   pc->buffered = false;
+  snprintf(pc->url_red, sizeof pc->url_red, "%s", sl_http_url_redacted(resp));
   rest_auth *au = se->r->auth ? se->r->auth : &se->cl->auth;
   if (s == 401 && (au->type == AUTH_OAUTH_CC || au->type == AUTH_OAUTH_REFRESH) &&
       pc->auth_retries < 2) {

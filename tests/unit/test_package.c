@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sluice/package.h"
@@ -258,6 +260,41 @@ TEST(fs_helpers) {
     CHECK_CONTAINS(err.msg, "Permission denied");
     snprintf(path, sizeof path, "%s/ro", r);
     chmod(path, 0755);
+  }
+}
+
+/* A tracked folder is removed when SIGINT or SIGTERM ends the process (a
+ * Ctrl-C during an S3 query), with files and folders in it (more than one
+ * getdents64 buffer's worth); an untracked one stays. */
+TEST(tmp_tracked_removed_on_signal) {
+  static const int sigs[] = {SIGINT, SIGTERM};
+  for (size_t s = 0; s < 2; s++) {
+    const char *r = fresh_root(s ? "sigterm" : "sigint");
+    char keep[512], gone[512], path[700];
+    snprintf(keep, sizeof keep, "%s/keep", r);
+    snprintf(gone, sizeof gone, "%s/sluice_query_x", r);
+    CHECK_OK(sl_mkdir_p(keep, NULL));
+    snprintf(path, sizeof path, "%s/views/deeper/still", gone);
+    CHECK_OK(sl_mkdir_p(path, NULL));
+    for (int i = 0; i < 300; i++) {
+      snprintf(path, sizeof path, "%s/views/a_file_with_a_longish_name_%03d.parquet", gone, i);
+      touch(path);
+    }
+    snprintf(path, sizeof path, "%s/views/deeper/still/f", gone);
+    touch(path);
+    pid_t pid = fork();
+    if (pid == 0) {
+      sl_tmp_track(keep);
+      sl_tmp_track(gone);
+      sl_tmp_untrack(keep);
+      raise(sigs[s]);
+      _exit(0); /* not reached */
+    }
+    int ws = 0;
+    CHECK(waitpid(pid, &ws, 0) == pid);
+    CHECK(WIFSIGNALED(ws) && WTERMSIG(ws) == sigs[s]);
+    CHECK(!is_dir(gone));
+    CHECK(is_dir(keep));
   }
 }
 

@@ -339,7 +339,7 @@ TEST(run_bad_json_loads_nothing) {
   CHECK_STR(sl_pipeline_state_json(p), "{}");
   /* Nothing in the destination: no data table, no load. */
   CHECK_INT(count_rows(p, "pins"), -1);
-  /* The package is kept, aborted; it is not pending. */
+  /* No package is pending; none is kept, as no extract file was written. */
   char pk[1024];
   snprintf(pk, sizeof pk, "%s/pipelines/bad/packages", d);
   char **ids;
@@ -348,16 +348,37 @@ TEST(run_bad_json_loads_nothing) {
   CHECK_INT(n, 0);
   sl_package_list_free(ids, n);
   CHECK_OK(sl_package_list_all(pk, &ids, &n, NULL));
-  CHECK_INT(n, 1);
-  sl_package *pkg = sl_package_open(pk, ids[0], NULL);
-  CHECK(pkg && sl_package_get_state(pkg) == SL_PKG_ABORTED);
-  sl_package_close(pkg);
+  CHECK_INT(n, 0);
   sl_package_list_free(ids, n);
   /* Fixed, the next run loads everything once. */
   write_text(d, "data/b.jsonl", "{\"id\": 7}\n{\"id\": 8, \"x\": 1}\n");
   CHECK_MSG(sl_pipeline_run(p, NULL, &err) == SL_OK, "%s", err.msg);
   CHECK_INT(count_rows(p, "pins"), 5);
   CHECK_INT(count_rows(p, "other"), 1);
+  sl_pipeline_close(p);
+  cleanup(d);
+}
+
+/* A source that fails before its first record leaves no package behind (an
+ * aborted one is kept only when it holds something to look at). */
+TEST(run_failed_before_any_record_leaves_no_package) {
+  char *d = project("empty", "name: shop\nresources:\n  - name: pins\n    file: 'data/*.jsonl'\n", NULL);
+  write_text(d, "data/a.jsonl", "{\"id\": 1,, \"x\": 1}\n");
+  sl_error err;
+  sl_error_clear(&err);
+  sl_pipeline *p = open_project(d, &err);
+  CHECK(p);
+  CHECK_INT(sl_pipeline_run(p, NULL, &err), SL_JSON_SYNTAX);
+  char pk[1024];
+  snprintf(pk, sizeof pk, "%s/pipelines/empty/packages", d);
+  char **ids;
+  size_t n;
+  CHECK_OK(sl_package_list_all(pk, &ids, &n, NULL));
+  CHECK_INT(n, 0);
+  sl_package_list_free(ids, n);
+  write_text(d, "data/a.jsonl", "{\"id\": 1, \"x\": 1}\n");
+  CHECK_MSG(sl_pipeline_run(p, NULL, &err) == SL_OK, "%s", err.msg);
+  CHECK_INT(count_rows(p, "pins"), 1);
   sl_pipeline_close(p);
   cleanup(d);
 }
@@ -395,18 +416,26 @@ TEST(run_refuses_while_locked_and_takes_over_stale_lock) {
   int fd = open(lock, O_RDWR | O_CREAT, 0644);
   CHECK(fd >= 0);
   CHECK(flock(fd, LOCK_EX | LOCK_NB) == 0);
-  CHECK(write(fd, "4242\n", 5) == 5);
+  char pid[32];
+  int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  CHECK(write(fd, pid, (size_t)len) == len);
   CHECK_INT(sl_pipeline_run(p, NULL, &err), SL_LOCKED);
   CHECK_CONTAINS(err.msg, "already running");
-  CHECK_CONTAINS(err.msg, "pid 4242");
+  pid[len - 1] = '\0';
+  char holder[64];
+  snprintf(holder, sizeof holder, "(pid %s holds ", pid);
+  CHECK_CONTAINS(err.msg, holder);
   CHECK_INT(sl_status_exit_code(err.code), 5);
-  close(fd);
-  /* A lock file left by a dead process is taken over. */
+  /* The pid of a dead process in the file is not named as the holder. */
   pid_t child = fork();
   if (child == 0) _exit(0);
   waitpid(child, NULL, 0);
-  char pid[32];
-  snprintf(pid, sizeof pid, "%d\n", (int)child);
+  len = snprintf(pid, sizeof pid, "%d\n", (int)child);
+  CHECK(pwrite(fd, pid, (size_t)len, 0) == len);
+  CHECK_INT(sl_pipeline_run(p, NULL, &err), SL_LOCKED);
+  CHECK_CONTAINS(err.msg, "another process holds");
+  close(fd);
+  /* A lock file left by a dead process is taken over. */
   write_text(d, "pipelines/lck/lock", pid);
   CHECK_MSG(sl_pipeline_run(p, NULL, &err) == SL_OK, "%s", err.msg);
   CHECK_INT(count_rows(p, "pins"), 3);
