@@ -61,7 +61,8 @@ typedef struct sl_http_opts {
   long timeout_ms;          /* whole transfer; default 300000; 0 = none */
   long low_speed_secs;      /* abort a transfer slower than 1 byte/s for this long; default 60 */
   bool insecure;            /* true: do not verify TLS (default false: verify) */
-  const char *ca_file;      /* extra CA bundle, or NULL */
+  const char *ca_file;      /* CA bundle to verify servers with, or NULL: the system's
+                               (sl_http_opts_init takes sl_http_ca_bundle_env()) */
   const char *user_agent;   /* default "sluice/<version>" */
   size_t error_body_max;    /* bytes of a failed response kept for messages; default 64 KiB */
   uint64_t max_body_bytes;  /* an accepted body longer than this fails the request with
@@ -99,6 +100,9 @@ const char *sl_http_url(const sl_http_response *r);   /* the request's URL */
  * percent-encoding, values of secret-named query parameters): the one to put
  * into messages and sl_error.url. */
 const char *sl_http_url_redacted(const sl_http_response *r);
+/* The CA bundle the environment names: SSL_CERT_FILE, else CURL_CA_BUNDLE
+ * (as OpenSSL and the curl tool read them), or NULL for the system's. */
+const char *sl_http_ca_bundle_env(void);
 /* The attempt this response belongs to, 1 for the first try. (Named so as not
  * to clash with the type sl_http_attempt below.) */
 int sl_http_response_attempt(const sl_http_response *r);

@@ -90,7 +90,6 @@ typedef struct sl_init_options {
   const char *const *endpoints; /* glob patterns on paths ("/ad_accounts*"); NULL: all */
   size_t nendpoints;
   int64_t global_limit;      /* pages per resource; 0: no limit */
-  const char *today;         /* "YYYY-MM-DD" that date windows end on; NULL: today (UTC) */
   const char *spec_location; /* written into comments; NULL: the spec's name */
 } sl_init_options;
 
@@ -106,6 +105,9 @@ typedef struct sl_init_resource {
   char *disabled_reason; /* NULL when selected */
   int64_t page_size;   /* 0: not set */
   size_t nresolved;    /* params resolved from a parent */
+  bool date_window;    /* start/end date params became an incremental window */
+  int64_t range_span_days;     /* the longest range one request asks (0: none) */
+  int64_t range_lookback_days; /* how far back the API goes, as the spec says (0: not said) */
 } sl_init_resource;
 
 typedef struct sl_init_result {
@@ -116,6 +118,7 @@ typedef struct sl_init_result {
   size_t nselected;
   size_t resolved_params; /* path and query params resolved from a parent list */
   size_t derived_params;  /* required query params set from default/enum/dates */
+  size_t date_windows;    /* selected resources with an incremental date window */
   char *auth;             /* "oauth2_refresh_token (token URL …)", "bearer", "none" ... */
   char *base_url;
   /* The files, as text. */

@@ -74,6 +74,9 @@ struct sl_http_response {
   sl_http_callbacks cb;
   void *ud;
   char url_red[512];
+  /* url_red shortened for messages: a long query (200 analytics columns)
+   * must leave room for the status and the server's answer */
+  char url_msg[200];
   /* the current attempt */
   int attempt;
   double due;     /* waiting: when to go back to the ready queue */
@@ -189,6 +192,13 @@ void sl_http_opts_init(sl_http_opts *o) {
   o->timeout_ms = 300000;
   o->low_speed_secs = 60;
   o->error_body_max = 64 * 1024;
+  o->ca_file = sl_http_ca_bundle_env();
+}
+
+const char *sl_http_ca_bundle_env(void) {
+  const char *f = getenv("SSL_CERT_FILE");
+  if (!f || !*f) f = getenv("CURL_CA_BUNDLE");
+  return f && *f ? f : NULL;
 }
 
 static void fix_opts(sl_http_opts *o) {
@@ -331,6 +341,10 @@ sl_status sl_http_submit(sl_http *h, const sl_http_request *q, const sl_http_cal
   if (cb) r->cb = *cb;
   r->ud = ud;
   sl__http_redact_url(r->url_red, sizeof r->url_red, r->url);
+  size_t ul = strlen(r->url_red);
+  if (ul < sizeof r->url_msg) memcpy(r->url_msg, r->url_red, ul + 1);
+  else
+    snprintf(r->url_msg, sizeof r->url_msg, "%.120s...%s", r->url_red, r->url_red + ul - 60);
   sl_arena_init(&r->harena, 4096, SL_HTTP_HEADER_ARENA_MAX);
   sl_buf_init(&r->errbody, h->o.error_body_max);
   r->state = R_READY;
@@ -489,7 +503,7 @@ static size_t on_write_cb(char *p, size_t size, size_t n, void *ud) {
         sl_error_clear(r->body_err);
         sl_error_set(r->body_err, SL_TOO_LARGE,
                      "%s %s: the response body is longer than %" PRIu64 " bytes (max_body_bytes)",
-                     method_of(r), r->url_red, cap);
+                     method_of(r), r->url_msg, cap);
       }
       return 0;
     }
@@ -605,7 +619,7 @@ static void start_attempt(req *r) {
     sl_error_clear(&e);
     sl_status st = r->cb.prepare(r->ud, &r->att, &e);
     if (st != SL_OK) {
-      if (e.code == SL_OK) sl_error_set(&e, st, "%s %s: preparing the request failed", method_of(r), r->url_red);
+      if (e.code == SL_OK) sl_error_set(&e, st, "%s %s: preparing the request failed", method_of(r), r->url_msg);
       if (!e.url[0]) sl_error_http(&e, r->url_red, 0);
       finish(r, e.code, &e);
       return;
@@ -618,7 +632,7 @@ static void start_attempt(req *r) {
   }
   CURL *e = easy_get(h);
   if (!e) {
-    fail_msg(r, SL_NOMEM, "%s %s: cannot create a transfer", method_of(r), r->url_red);
+    fail_msg(r, SL_NOMEM, "%s %s: cannot create a transfer", method_of(r), r->url_msg);
     return;
   }
   r->easy = e;
@@ -637,7 +651,7 @@ static void start_attempt(req *r) {
   if (mc != CURLM_OK) {
     r->easy = NULL;
     easy_put(h, e);
-    fail_msg(r, SL_INTERNAL, "%s %s: %s", method_of(r), r->url_red, curl_multi_strerror(mc));
+    fail_msg(r, SL_INTERNAL, "%s %s: %s", method_of(r), r->url_msg, curl_multi_strerror(mc));
     return;
   }
   r->started = now_s();
@@ -759,7 +773,7 @@ static void schedule_retry(req *r, double retry_after, const char *reason) {
   r->due = now_s() + wait;
   r->state = R_WAITING;
   list_push(&h->waiting, r);
-  SL_WARN("http: %s %s: %s; retry %d/%d in %.2f s", method_of(r), r->url_red, reason,
+  SL_WARN("http: %s %s: %s; retry %d/%d in %.2f s", method_of(r), r->url_msg, reason,
           r->attempt + 1, r->max_attempts, wait);
 }
 
@@ -808,7 +822,7 @@ static void attempt_done(req *r, CURLcode rc) {
       e = *r->body_err;
     else
       sl_error_clear(&e), sl_error_set(&e, SL_NOMEM, "out of memory");
-    if (!e.msg[0]) sl_error_set(&e, e.code, "%s %s: the response body was refused", m, r->url_red);
+    if (!e.msg[0]) sl_error_set(&e, e.code, "%s %s: the response body was refused", m, r->url_msg);
     /* An HTML error page sent with 200 is the usual reason a JSON parser
      * refuses a body: say what the server sent. */
     const char *ct = sl_http_header(r, "Content-Type");
@@ -837,10 +851,10 @@ static void attempt_done(req *r, CURLcode rc) {
                          : rc == CURLE_COULDNT_RESOLVE_HOST   ? "cannot resolve the host"
                          : (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR) ? "the response broke off"
                                                               : "connection error";
-      fail_msg(r, SL_HTTP, "%s %s: %s after %d attempts (last: %s)", m, r->url_red, what,
+      fail_msg(r, SL_HTTP, "%s %s: %s after %d attempts (last: %s)", m, r->url_msg, what,
                r->attempt, red);
     } else {
-      fail_msg(r, SL_HTTP, "%s %s: %s", m, r->url_red, red);
+      fail_msg(r, SL_HTTP, "%s %s: %s", m, r->url_msg, red);
     }
     return;
   }
@@ -861,11 +875,11 @@ static void attempt_done(req *r, CURLcode rc) {
           schedule_retry(r, -1, reason);
         } else {
           fail_msg(r, e.code != SL_OK ? e.code : SL_HTTP, "%s %s: HTTP %ld after %d attempts (last: %s)",
-                   m, r->url_red, r->status, r->attempt, reason);
+                   m, r->url_msg, r->status, r->attempt, reason);
         }
       } else if (d == SL_HTTP_FAIL) {
         if (e.code == SL_OK) e.code = SL_HTTP;
-        if (!e.msg[0]) sl_error_set(&e, e.code, "%s %s: HTTP %ld: the response was refused", m, r->url_red, r->status);
+        if (!e.msg[0]) sl_error_set(&e, e.code, "%s %s: HTTP %ld: the response was refused", m, r->url_msg, r->status);
         if (!e.url[0]) sl_error_http(&e, r->url_red, (int)r->status);
         if (!e.http_status) e.http_status = (int)r->status;
         finish(r, e.code, &e);
@@ -893,14 +907,14 @@ static void attempt_done(req *r, CURLcode rc) {
         }
         schedule_retry(r, ra, reason);
       } else {
-        fail_msg(r, SL_HTTP, "%s %s: HTTP %ld after %d attempts (last: %s)", m, r->url_red,
+        fail_msg(r, SL_HTTP, "%s %s: HTTP %ld after %d attempts (last: %s)", m, r->url_msg,
                  r->status, r->attempt, reason);
       }
       return;
     }
     default:
       reason_of_status(r, reason, sizeof reason);
-      fail_msg(r, SL_HTTP, "%s %s: %s", m, r->url_red, reason);
+      fail_msg(r, SL_HTTP, "%s %s: %s", m, r->url_msg, reason);
       return;
   }
 }
@@ -957,7 +971,7 @@ static void do_cancel(sl_http *h) {
     if (!r)
       for (host *x = h->hosts; x && !r; x = x->next) r = x->ready.head;
     if (!r) break;
-    sl_error_set(&e, SL_ABORTED, "%s %s: cancelled", method_of(r), r->url_red);
+    sl_error_set(&e, SL_ABORTED, "%s %s: cancelled", method_of(r), r->url_msg);
     sl_error_http(&e, r->url_red, 0);
     detach(r);
     h->nreqs--;

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "init/init_int.h"
@@ -118,7 +117,8 @@ static sl_value *resource_tree(gen *g, const gres *r) {
   sl_value *o = sl_v_object(g->doc);
   put(g, o, "name", vstr(g, r->name));
   if (r->pk) put(g, o, "primary_key", vstr(g, r->pk));
-  put(g, o, "write_disposition", vstr(g, r->pk ? "merge" : "replace"));
+  /* a date window adds each run's days to what the last ones loaded */
+  put(g, o, "write_disposition", vstr(g, r->pk ? "merge" : r->date_start ? "append" : "replace"));
   if (r->reason) put(g, o, "selected", sl_v_bool(g->doc, false));
   sl_value *ep = sl_v_object(g->doc);
   put(g, ep, "path", vstr(g, r->path));
@@ -150,6 +150,19 @@ static sl_value *resource_tree(gen *g, const gres *r) {
     }
   }
   put(g, ep, "paginator", pg);
+  if (r->date_start) {
+    /* the range asked for is the cursor: no record field needed */
+    sl_value *inc = sl_v_object(g->doc);
+    put(g, inc, "start_param", vstr(g, r->date_start));
+    put(g, inc, "end_param", vstr(g, r->date_end));
+    put(g, inc, "initial_value",
+        vstr(g, r->initial_days == 30 ? ref(g, "start_date")
+                                      : gen_printf(g, "{today-%lldd}", (long long)r->initial_days)));
+    put(g, inc, "end_value", vstr(g, ref(g, "end_date")));
+    put(g, inc, "range_span_days", sl_v_int(g->doc, r->span_days));
+    if (r->lookback_days) put(g, inc, "range_lookback_days", sl_v_int(g->doc, r->lookback_days));
+    put(g, ep, "incremental", inc);
+  }
   put(g, o, "endpoint", ep);
   if (r->ninclude) {
     sl_value *inc = sl_v_array(g->doc);
@@ -266,8 +279,21 @@ static void build_source(gen *g, const auth_pick *a, sl_buf *y) {
         p += n + (e ? 1 : 0);
       }
     }
-    if (r->uses_dates)
-      sl_buf_puts(y, "  # the date window (start_date, end_date) is set in .sluice/config.toml\n");
+    if (r->date_start) {
+      sl_buf t = {0};
+      sl_buf_printf(&t, "%s to %s: an incremental window; the first run asks from %s to "
+                        "end_date (.sluice/config.toml), each later one from the day after the "
+                        "last end.",
+                    r->date_start, r->date_end,
+                    r->initial_days == 30 ? "start_date"
+                                          : gen_printf(g, "%lld days back", (long long)r->initial_days));
+      if (r->span_stated) sl_buf_printf(&t, " The spec allows %lld days per request", (long long)r->span_days);
+      else sl_buf_printf(&t, " The spec states no longest range: %lld days per request", (long long)r->span_days);
+      if (r->lookback_days) sl_buf_printf(&t, " and %lld days back", (long long)r->lookback_days);
+      sl_buf_puts(&t, "; a longer range is asked window by window.");
+      comment_wrapped(y, "", t.data);
+      sl_buf_free(&t);
+    }
     if (r->reason) comment_wrapped(y, "DISABLED: ", r->reason);
     if (!r->reason) {
       emit_indented(y, resource_tree(g, r), "  - ", "    ");
@@ -329,30 +355,50 @@ static const char *absolute_url(gen *g, const char *base, const char *u) {
   return gen_printf(g, "%s/%s", base, u);
 }
 
-static void date_window(gen *g) {
-  char end[16], start[16];
-  int y, m, d;
-  struct tm tm = {0};
-  if (g->opts->today && sscanf(g->opts->today, "%d-%d-%d", &y, &m, &d) == 3) {
-    tm.tm_year = y - 1900;
-    tm.tm_mon = m - 1;
-    tm.tm_mday = d;
-  } else {
-    time_t now = time(NULL);
-    gmtime_r(&now, &tm);
-    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-  }
-  time_t t = timegm(&tm);
-  strftime(end, sizeof end, "%Y-%m-%d", gmtime_r(&t, &tm));
-  t -= 30 * 86400;
-  strftime(start, sizeof start, "%Y-%m-%d", gmtime_r(&t, &tm));
-  g->start_date = sl_arena_strdup(g->a, start);
-  g->end_date = sl_arena_strdup(g->a, end);
-}
-
 static char *steal(sl_buf *b) {
   char *s = sl_buf_steal(b, NULL);
   return s ? s : strdup("");
+}
+
+/* [destination.*] in config.toml and secrets.toml, with dlt's keys. A local
+ * folder needs nothing more; Athena needs two S3 places only its owner
+ * knows. Credentials are commented out: without them the AWS chain
+ * (AWS_* variables, ~/.aws, an instance role) applies. */
+static void destination_files(gen *g, const char *dest, sl_buf *c, sl_buf *s) {
+  static const char creds[] =
+      "# aws_access_key_id = \"<your access key id>\"\n"
+      "# aws_secret_access_key = \"<your secret access key>\"\n"
+      "# aws_session_token = \"<a session token, with temporary credentials>\"\n"
+      "# region_name = \"<your region, e.g. eu-west-1>\"\n"
+      "# endpoint_url = \"<an S3-compatible server, e.g. http://127.0.0.1:9000>\"\n";
+  if (!strcmp(dest, "filesystem")) {
+    sl_buf_puts(c, "\n# where `sluice run` writes the tables: a folder (relative to this project),\n"
+                   "# file:///abs/folder, or s3://bucket/prefix (docs/destinations.md)\n"
+                   "[destination.filesystem]\n"
+                   "bucket_url = \"data\"\n"
+                   "loader_file_format = \"parquet\"  # or \"jsonl\"\n");
+    sl_buf_puts(s, "\n# AWS credentials, for an s3:// bucket_url only: uncomment and fill in, or\n"
+                   "# leave them out for the AWS chain (AWS_* variables, ~/.aws, an instance role)\n"
+                   "[destination.filesystem.credentials]\n");
+    sl_buf_puts(s, creds);
+  } else if (!strcmp(dest, "athena")) {
+    sl_buf_printf(c, "\n# Athena: the tables are Parquet files under bucket_url (S3), queried\n"
+                     "# through the Athena API, whose results go to query_result_bucket; put\n"
+                     "# your bucket in both (docs/destinations.md)\n"
+                     "[destination.filesystem]\n"
+                     "bucket_url = \"s3://<your-bucket>/%s\"\n"
+                     "\n[destination.athena]\n"
+                     "query_result_bucket = \"s3://<your-bucket>/athena-results/\"\n"
+                     "athena_work_group = \"primary\"\n"
+                     "aws_data_catalog = \"awsdatacatalog\"\n"
+                     "# force_iceberg = true   # every table Iceberg (default: Hive tables, Iceberg "
+                     "for merge)\n",
+                  g->source);
+    sl_buf_puts(s, "\n# AWS credentials for S3 and Athena: uncomment and fill in, or leave them out\n"
+                   "# for the AWS chain (AWS_* variables, ~/.aws, an instance role)\n"
+                   "[destination.athena.credentials]\n");
+    sl_buf_puts(s, creds);
+  }
 }
 
 /* ---- generate ------------------------------------------------------------------------- */
@@ -411,7 +457,6 @@ sl_init_result *sl_init_generate(sl_openapi *spec, const sl_init_options *opts, 
   for (size_t i = 0; i < g.nres; i++) sl__init_analyze(&g, &g.res[i]);
   sl__init_name(&g);
   sl__init_link(&g);
-  date_window(&g);
 
   auth_pick a = pick_auth(&g);
   const char *base = server_url(&g);
@@ -432,10 +477,11 @@ sl_init_result *sl_init_generate(sl_openapi *spec, const sl_init_options *opts, 
     sl_buf_putc(&c, '\n');
   }
   if (g.need_dates) {
-    sl_buf_printf(&c, "# date window of the reports and analytics resources: 30 days up to the\n"
-                      "# day sluice init ran; move both to load another period\n"
-                      "start_date = \"%s\"\nend_date = \"%s\"\n",
-                  g.start_date, g.end_date);
+    sl_buf_puts(&c, "# the date window of the reports and analytics resources (incremental): the\n"
+                    "# first run asks from start_date to end_date, each later run from the day\n"
+                    "# after the last end up to end_date. A date (2024-01-31), or a day counted\n"
+                    "# from the day of the run (UTC): {today}, {today-30d}\n"
+                    "start_date = \"{today-30d}\"\nend_date = \"{today}\"\n");
   }
 
   char upper[80];
@@ -476,18 +522,21 @@ sl_init_result *sl_init_generate(sl_openapi *spec, const sl_init_options *opts, 
                 "destination = \"%s\"\n"
                 "source = \"%s.source.yaml\"\n",
                 g.source, g.source, g.source, dest, g.source);
-  if (!strcmp(dest, "athena"))
-    sl_buf_puts(&p, "# Athena also needs [destination.athena] bucket_url, query_result_bucket and\n"
-                    "# AWS credentials (see docs/athena.md)\n");
-  if (!strcmp(dest, "filesystem"))
-    sl_buf_puts(&p, "# the filesystem destination needs [destination.filesystem] bucket_url\n");
+  if (strcmp(dest, "duckdb"))
+    sl_buf_printf(&p, "# the %s destination's settings are in .sluice/config.toml, its AWS\n"
+                      "# credentials in .sluice/secrets.toml (docs/destinations.md)\n",
+                  dest);
+  destination_files(&g, dest, &c, &s);
 
   res->source_yaml = steal(&y);
   res->config_toml = steal(&c);
   res->secrets_toml = steal(&s);
   res->pipeline_toml = steal(&p);
-  res->gitignore = strdup("# written by sluice init\n.sluice/secrets.toml\n*.duckdb\n*.duckdb.wal\n*.duckdb.tmp/\n"
-                          ".pipelines/\n");
+  res->gitignore = strdup(!strcmp(dest, "filesystem")
+                              ? "# written by sluice init\n.sluice/secrets.toml\n*.duckdb\n"
+                                "*.duckdb.wal\n*.duckdb.tmp/\n.pipelines/\n/data/\n"
+                              : "# written by sluice init\n.sluice/secrets.toml\n*.duckdb\n"
+                                "*.duckdb.wal\n*.duckdb.tmp/\n.pipelines/\n");
   res->base_url = dupstr(base);
   if (a.kind) {
     char tmp[1024];
@@ -516,6 +565,10 @@ sl_init_result *sl_init_generate(sl_openapi *spec, const sl_init_options *opts, 
                        ? 0
                        : r->page_size;
     o->nresolved = r->nresolved;
+    o->date_window = r->date_start != NULL;
+    o->range_span_days = r->date_start ? r->span_days : 0;
+    o->range_lookback_days = r->date_start ? r->lookback_days : 0;
+    res->date_windows += r->date_start && !r->reason;
     res->nselected += !r->reason;
     if (!r->reason) {
       res->resolved_params += r->nresolved;
@@ -670,6 +723,22 @@ void sl_init_report(const sl_init_result *r, FILE *out) {
   fprintf(out, "\nparameters: %zu resolved from parent lists (%zu child resources), %zu set from "
                "defaults, enums and dates\n",
           r->resolved_params, children, r->derived_params);
+  if (r->date_windows) {
+    /* the figures of the first window resource; a spec may differ per operation */
+    int64_t span = 0, back = 0;
+    bool mixed = false;
+    for (size_t i = 0; i < r->nresources; i++) {
+      const sl_init_resource *o = &r->resources[i];
+      if (!o->date_window || o->disabled_reason) continue;
+      if (span && (o->range_span_days != span || o->range_lookback_days != back)) mixed = true;
+      span = o->range_span_days, back = o->range_lookback_days;
+    }
+    fprintf(out, "date windows: %zu incremental (", r->date_windows);
+    if (mixed) fprintf(out, "limits differ per resource");
+    else if (back) fprintf(out, "%lld days per request, %lld days back", (long long)span, (long long)back);
+    else fprintf(out, "%lld days per request", (long long)span);
+    fprintf(out, "; start_date/end_date in .sluice/config.toml)\n");
+  }
   fprintf(out, "auth: %s\n", r->auth);
   fprintf(out, "base_url: %s\n", r->base_url ? r->base_url : "(none in the spec; set it in .sluice/config.toml)");
   if (r->nresources > r->nselected) {

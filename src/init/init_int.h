@@ -41,6 +41,10 @@ typedef struct gres {
   char *reason;          /* disabled when set */
   char *notes;           /* extra comment lines (each "# ...\n") or NULL */
   bool uses_dates;
+  /* a required start/end date pair: an incremental window (see init_link.c) */
+  const char *date_start, *date_end;
+  int64_t span_days, lookback_days, initial_days;
+  bool span_stated;
   bool linked;           /* parent resolution done */
 } gres;
 
@@ -52,7 +56,6 @@ typedef struct gen {
   gres *res;
   size_t nres;
   const char *source;  /* opts->name */
-  const char *start_date, *end_date;
   bool need_dates;
   sl_error *err;
 } gen;

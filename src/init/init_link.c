@@ -247,6 +247,84 @@ static bool is_id_name(const char *n, size_t *stem_len) {
 
 static bool name_has(const char *n, const char *w) { return strstr(n, w) != NULL; }
 
+/* 1 for the start of a date range (start_date, from_date, since), 2 for
+ * its end or a lone date, 0 when it is no date. */
+static int date_role(gen *g, const char *name, const sl_value *s) {
+  const char *t = sl_openapi_schema_type(s);
+  const char *fmt = sl_v_str(sl_v_get(s, "format"), "");
+  size_t nl = strlen(name);
+  bool datey = !strcmp(fmt, "date") || !strcmp(name, "date") ||
+               (nl > 5 && !strcmp(name + nl - 5, "_date"));
+  (void)g;
+  if (!datey || (t && strcmp(t, "string"))) return 0;
+  return name_has(name, "start") || name_has(name, "from") || name_has(name, "since") ||
+                 name_has(name, "begin")
+             ? 1
+             : 2;
+}
+
+/* A limit in days that text states: a number and a unit (days, weeks,
+ * months, years) followed by one of after ("90 days back"), or preceded by
+ * one of before ("a maximum time range of 90 days"). The first one; 0 if
+ * none. Months and years count short (30, 365 days): a limit must not be
+ * overstepped. */
+static int64_t days_stated(const char *text, const char *const *after, const char *const *before) {
+  static const struct { const char *w; double days; } units[] = {
+      {"days", 1}, {"day", 1}, {"weeks", 7}, {"week", 7}, {"months", 30}, {"month", 30},
+      {"years", 365}, {"year", 365}};
+  for (const char *p = text ? text : ""; *p; p++) {
+    if (!isdigit((unsigned char)*p) || (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
+      continue;
+    char *e;
+    double n = strtod(p, &e);
+    const char *q = e;
+    while (*q == ' ' || *q == '-') q++;
+    double unit = 0;
+    for (size_t u = 0; u < sizeof units / sizeof *units && !unit; u++) {
+      size_t ul = strlen(units[u].w);
+      if (!strncasecmp(q, units[u].w, ul) && !isalpha((unsigned char)q[ul])) {
+        unit = units[u].days;
+        q += ul;
+      }
+    }
+    if (!unit || n <= 0 || n > 100000) continue;
+    while (*q == ' ') q++;
+    bool hit = false;
+    for (const char *const *a = after; *a && !hit; a++) hit = !strncasecmp(q, *a, strlen(*a));
+    for (const char *const *b = before; *b && !hit; b++) {
+      size_t bl = strlen(*b);
+      hit = (size_t)(p - text) >= bl + 1 && !strncasecmp(p - bl - 1, *b, bl);
+    }
+    if (hit) return (int64_t)(n * unit);
+  }
+  return 0;
+}
+
+/* A start/end date pair: how far back the API goes and how long one range
+ * may be, from the parameters' descriptions, else the operation's. */
+static void date_limits(gen *g, gres *r, const sl_value *ps, const sl_value *pe) {
+  static const char *const back_after[] = {"back", "before", "ago", "in the past", "prior", NULL};
+  static const char *const back_before[] = {"lookback of", "look-back of", "history of", NULL};
+  static const char *const span_after[] = {"past start", "after start", "from start",
+                                           "past the start", "after the start", NULL};
+  static const char *const span_before[] = {"time range of", "range of", "span of",
+                                            "window of", "range of up to", "interval of", NULL};
+  const char *ds = sl_v_str(sl_v_get(ps, "description"), "");
+  const char *de = sl_v_str(sl_v_get(pe, "description"), "");
+  const char *dop = sl_v_str(sl_v_get(r->op.op, "description"), "");
+  (void)g;
+  r->lookback_days = days_stated(ds, back_after, back_before);
+  if (!r->lookback_days) r->lookback_days = days_stated(de, back_after, back_before);
+  if (!r->lookback_days) r->lookback_days = days_stated(dop, back_after, back_before);
+  r->span_days = days_stated(de, span_after, span_before);
+  if (!r->span_days) r->span_days = days_stated(ds, span_after, span_before);
+  if (!r->span_days) r->span_days = days_stated(dop, span_after, span_before);
+  r->span_stated = r->span_days > 0;
+  /* unstated: a quarter per request, a size most APIs take */
+  if (!r->span_days) r->span_days = 90;
+  r->initial_days = r->lookback_days && r->lookback_days < 30 ? r->lookback_days : 30;
+}
+
 /* A value for a required query parameter from what the spec says, or NULL. */
 static sl_value *derive(gen *g, gres *r, const char *name, const sl_value *s,
                         const sl_value *pex, const char **note) {
@@ -297,16 +375,16 @@ static sl_value *derive(gen *g, gres *r, const char *name, const sl_value *s,
     *note = "a value of the enum";
     return sl_v_clone(d, pick);
   }
-  const char *fmt = sl_v_str(sl_v_get(s, "format"), "");
-  size_t nl = strlen(name);
-  bool datey = !strcmp(fmt, "date") || !strcmp(name, "date") ||
-               (nl > 5 && !strcmp(name + nl - 5, "_date"));
-  if (datey && (!t || !strcmp(t, "string"))) {
-    bool start = name_has(name, "start") || name_has(name, "from") || name_has(name, "since") ||
-                 name_has(name, "begin");
+  int role = date_role(g, name, s);
+  if (role) {
+    /* a lone date (a pair is an incremental window): a day of the window */
+    const char *key = role == 1 ? "start_date" : "end_date";
     g->need_dates = r->uses_dates = true;
     *note = "the date window in .sluice/config.toml";
-    char *ref = gen_printf(g, "${sources.%s.%s}", g->source, start ? "start_date" : "end_date");
+    r->notes = gen_printf(g, "%s# %s: %s of .sluice/config.toml (%s unless set there)\n",
+                          r->notes ? r->notes : "", name, key,
+                          role == 1 ? "30 days back" : "the day of the run");
+    char *ref = gen_printf(g, "${sources.%s.%s}", g->source, key);
     return sl_v_string(d, ref, strlen(ref));
   }
   const sl_value *ex = sl_v_get(s, "example");
@@ -340,6 +418,7 @@ static void link_one(gen *g, size_t ri, int depth) {
   if (np) memcpy(plist, params, np * sizeof *plist);
   const char *idq[8];
   size_t idq_stem[8], nidq = 0;
+  const sl_value *date_p[2] = {NULL, NULL}; /* a required start and end date */
 
   if (r->size_param && r->page_size && strcmp(r->pag, "offset"))
     set_param(g, r, r->size_param, sl_v_int(d, r->page_size));
@@ -396,6 +475,11 @@ static void link_one(gen *g, size_t ri, int depth) {
       }
       continue;
     }
+    int role = sl_v_get(s, "default") || sl_v_get(s, "enum") ? 0 : date_role(g, name, s);
+    if (role && !date_p[role - 1]) {
+      date_p[role - 1] = p;
+      continue;
+    }
     const char *note = "";
     sl_value *v = derive(g, r, name, s, sl_v_get(p, "example"), &note);
     if (v && !strcmp(note, "the spec's example"))
@@ -415,6 +499,25 @@ static void link_one(gen *g, size_t ri, int depth) {
                             "source list: add '%s: <value>' under endpoint.params and set "
                             "selected: true",
                          name, *shortd ? " (" : "", shortd, *shortd ? ")" : "", name));
+    }
+  }
+
+  /* a start and an end date: an incremental window (init_emit.c writes it);
+   * one alone: the window's start or end day */
+  if (date_p[0] && date_p[1]) {
+    r->date_start = sl_v_str(sl_v_get(date_p[0], "name"), NULL);
+    r->date_end = sl_v_str(sl_v_get(date_p[1], "name"), NULL);
+    date_limits(g, r, date_p[0], date_p[1]);
+    g->need_dates = r->uses_dates = true;
+    nderived += 2;
+  } else {
+    for (int k = 0; k < 2; k++) {
+      if (!date_p[k]) continue;
+      const char *note = "";
+      const char *name = sl_v_str(sl_v_get(date_p[k], "name"), "");
+      sl_value *v = derive(g, r, name, sl_openapi_schema(g->spec, sl_v_get(date_p[k], "schema")),
+                           NULL, &note);
+      if (v) set_param(g, r, name, v), nderived++;
     }
   }
 

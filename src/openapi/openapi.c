@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "sluice/buf.h"
+#include "sluice/http.h"
 #include "sluice/json.h"
 #include "sluice/log.h"
 #include "sluice/openapi.h"
@@ -279,6 +280,8 @@ static sl_status fetch_url(const char *url, sl_buf *out, sl_error *err) {
   curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  const char *ca = sl_http_ca_bundle_env();
+  if (ca) curl_easy_setopt(c, CURLOPT_CAINFO, ca);
   CURLcode rc = curl_easy_perform(c);
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -287,10 +290,15 @@ static sl_status fetch_url(const char *url, sl_buf *out, sl_error *err) {
   if (rc == CURLE_WRITE_ERROR && out->len >= out->max) {
     st = sl_error_set(err, SL_TOO_LARGE, "spec is larger than %zu bytes", out->max);
   } else if (rc != CURLE_OK) {
-    st = sl_error_set(err, SL_HTTP, "cannot download the spec: %s",
-                      ebuf[0] ? ebuf : curl_easy_strerror(rc));
+    bool tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
+               rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM;
+    st = sl_error_set(err, SL_HTTP, "cannot download the spec %s: %s%s", url,
+                      ebuf[0] ? ebuf : curl_easy_strerror(rc),
+                      tls ? " (a private CA: name its bundle in SSL_CERT_FILE or CURL_CA_BUNDLE)"
+                          : "");
   } else if (status >= 400) {
-    st = sl_error_set(err, SL_HTTP, "cannot download the spec: the server answered %ld", status);
+    st = sl_error_set(err, SL_HTTP, "cannot download the spec %s: the server answered HTTP %ld",
+                      url, status);
   }
   if (st) sl_error_http(err, url, (int)status);
   return st;

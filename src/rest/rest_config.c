@@ -457,6 +457,13 @@ static sl_status add_resolve(rctx *c, rest_resource *r, const char *name, const 
   return SL_OK;
 }
 
+static bool is_relative_date(const char *name, size_t n) {
+  sl_buf day = {0};
+  bool yes = rest_relative_date(name, n, &day);
+  sl_buf_free(&day);
+  return yes;
+}
+
 /* Find {resources.R.F} and {incremental.*} in a string; note parents and resolves. */
 static sl_status scan_placeholders(rctx *c, rest_resource *r, const sl_value *at, const char *s,
                                    bool is_path) {
@@ -483,6 +490,8 @@ static sl_status scan_placeholders(rctx *c, rest_resource *r, const sl_value *at
           strcmp(name + 12, "last_value"))
         return BAD(at, "unknown placeholder {%s} (incremental.start_value, "
                    "incremental.end_value)", name);
+    } else if (is_path && is_relative_date(name, n)) {
+      /* {today}, {today-7d}: filled at request time */
     } else if (is_path) {
       bool known = false;
       for (size_t i = 0; i < r->nresolves; i++)
@@ -508,15 +517,19 @@ static sl_status scan_tree(rctx *c, rest_resource *r, const sl_value *v) {
 
 static sl_status parse_incremental(rctx *c, const sl_value *v, rest_incremental *inc,
                                    bool legacy) {
-  static const char *const keys[] = {"cursor_path", "initial_value", "end_value", "start_param",
-                                     "end_param",   "last_value_func", "lag", "type", NULL};
+  static const char *const keys[] = {"cursor_path",     "initial_value",      "end_value",
+                                     "start_param",     "end_param",          "last_value_func",
+                                     "lag",             "range_span_days",    "range_lookback_days",
+                                     "type",            NULL};
   if (want_map(c, v, "incremental")) return c->err->code;
   if (check_keys(c, v, keys, "incremental")) return c->err->code;
   memset(inc, 0, sizeof *inc);
   inc->on = true;
   const sl_value *x;
-  if (!(x = sl_v_get(v, "cursor_path"))) return BAD(v, "incremental needs 'cursor_path'");
-  if (xstr(c, x, "cursor_path", &inc->cursor_path)) return c->err->code;
+  /* without cursor_path the range asked for is the cursor (sluice: a date window) */
+  if (!(x = sl_v_get(v, "cursor_path")) && legacy)
+    return BAD(v, "incremental needs 'cursor_path'");
+  if (x && xstr(c, x, "cursor_path", &inc->cursor_path)) return c->err->code;
   sl_value *t;
   if ((x = sl_v_get(v, "initial_value"))) {
     if (x->type == SL_V_OBJECT || x->type == SL_V_ARRAY)
@@ -545,6 +558,18 @@ static sl_status parse_incremental(rctx *c, const sl_value *v, rest_incremental 
       return BAD(x, "lag must be a number (seconds for date-times)");
     inc->lag = sl_v_num_or(x, 0);
     if (inc->lag < 0) return BAD(x, "lag must not be negative");
+  }
+  if ((x = sl_v_get(v, "range_span_days")) && xint(c, x, "range_span_days", 1, &inc->span_days))
+    return c->err->code;
+  if ((x = sl_v_get(v, "range_lookback_days")) &&
+      xint(c, x, "range_lookback_days", 0, &inc->lookback_days))
+    return c->err->code;
+  if (!inc->cursor_path) {
+    if (!inc->initial_value || !inc->end_value)
+      return BAD(v, "incremental without cursor_path follows the range it asks for: it needs "
+                 "initial_value and end_value (e.g. \"{today-30d}\" and \"{today}\")");
+    if (inc->min) return BAD(sl_v_get(v, "last_value_func"),
+                             "last_value_func needs a cursor_path (the range only moves forward)");
   }
   if ((x = sl_v_get(v, "type")) && (!legacy || x->type != SL_V_STRING ||
                                      strcmp(x->u.s.ptr, "incremental") != 0))

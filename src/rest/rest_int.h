@@ -86,11 +86,14 @@ typedef struct rest_resolve {
 
 typedef struct rest_incremental {
   bool on;
-  const char *cursor_path;
+  const char *cursor_path; /* NULL: the range asked for is the cursor (a date window: the
+                              next run starts the day after the last end) */
   const sl_value *initial_value, *end_value;
   const char *start_param, *end_param;
   bool min;             /* last_value_func: min */
   double lag;           /* seconds for date-times, units for numbers */
+  int64_t span_days;    /* range_span_days: a longer date range is asked window by window */
+  int64_t lookback_days; /* range_lookback_days: a start older than today - N moves up */
 } rest_incremental;
 
 typedef struct rest_client {
@@ -153,6 +156,11 @@ int rest_cursor_cmp(const char *a, const char *b);
 void rest_cursor_lag(const char *v, double lag, sl_buf *out);
 /* ISO 8601 date or date-time to seconds since the epoch; false if not one. */
 bool rest_parse_time(const char *s, double *t);
+/* {today}, {today-30d}, {today+1d}: the UTC date (YYYY-MM-DD) into out; false when
+ * name (n bytes, without the braces) is not one. */
+bool rest_relative_date(const char *name, size_t n, sl_buf *out);
+/* A YYYY-MM-DD date plus days (negative: back), as YYYY-MM-DD; false if not a date. */
+bool rest_date_add(const char *date, int64_t days, sl_buf *out);
 
 /* The paginator's view of a finished page. */
 typedef struct rest_page_facts {

@@ -338,7 +338,11 @@ typedef struct series {
   rest_pg_state ps;
   int64_t pages;
   /* incremental */
-  char *start, *end;          /* the range asked for (text), or NULL */
+  char *start, *end;          /* the range asked for (text), or NULL; with range_span_days
+                                 the current window */
+  char *range_end;            /* range_span_days: the last day of the whole range */
+  rest_paginator pg0;         /* each window pages from the start again */
+  bool up_to_date;            /* a date window that starts after its end: no request */
   sl_value *inc_state;        /* where last_value lives for this series */
   char *best;                 /* best cursor so far in this run */
   sl_buf hashes;              /* records at the boundary: "h1,h2," */
@@ -383,7 +387,7 @@ static sl_status record_hook(void *ud, const char *rec, size_t n, sl_buf *out, b
   series *se = ud;
   pagectx *pc = se->cur;
   rest_resource *r = se->r;
-  if (r->inc.on) {
+  if (r->inc.on && r->inc.cursor_path) {
     sl_doc *d = sl_json_parse_doc(rec, n, "record", err);
     if (!d) return err->code;
     sl_buf t = {0};
@@ -733,6 +737,16 @@ static void add_var(series *se, const char *name, const char *value) {
   v[se->nvars] = NULL;
 }
 
+static void set_var(series *se, const char *name, const char *value) {
+  for (size_t i = 0; i + 1 < se->nvars; i += 2)
+    if (!strcmp(se->vars[i], name)) {
+      free((char *)se->vars[i + 1]);
+      se->vars[i + 1] = strdup(value ? value : "");
+      return;
+    }
+  add_var(se, name, value);
+}
+
 static void series_free(series *se) {
   for (size_t i = 0; i < se->nvars; i++) free((char *)se->vars[i]);
   free(se->vars);
@@ -740,6 +754,7 @@ static void series_free(series *se) {
   rest_pg_free(&se->ps);
   free(se->start);
   free(se->end);
+  free(se->range_end);
   free(se->best);
   sl_buf_free(&se->hashes);
   sl_buf_free(&se->old_hashes);
@@ -758,9 +773,21 @@ static sl_value *cursor_value(sl_doc *d, const char *text) {
   int64_t i;
   double f;
   size_t n = strlen(text);
-  bool num = n && (text[0] == '-' || (text[0] >= '0' && text[0] <= '9'));
-  for (size_t k = 1; num && k < n; k++)
-    num = strchr("0123456789.eE+-", text[k]) != NULL;
+  /* a JSON number: -?digits(.digits)?([eE][+-]?digits)? (a date 2024-01-31 is text) */
+  size_t k = text[0] == '-';
+  bool num = k < n && text[k] >= '0' && text[k] <= '9';
+  while (k < n && text[k] >= '0' && text[k] <= '9') k++;
+  if (num && k < n && text[k] == '.') {
+    num = ++k < n && text[k] >= '0' && text[k] <= '9';
+    while (k < n && text[k] >= '0' && text[k] <= '9') k++;
+  }
+  if (num && k < n && (text[k] == 'e' || text[k] == 'E')) {
+    k++;
+    if (k < n && (text[k] == '+' || text[k] == '-')) k++;
+    num = k < n && text[k] >= '0' && text[k] <= '9';
+    while (k < n && text[k] >= '0' && text[k] <= '9') k++;
+  }
+  num = num && k == n;
   if (num) {
     sl_numkind kd = sl_json_classify_number(text, n, &i, &f);
     if (kd == SL_NUM_INT64) return sl_v_int(d, i);
@@ -769,15 +796,42 @@ static sl_value *cursor_value(sl_doc *d, const char *text) {
   return sl_v_string(d, text, n);
 }
 
+/* initial_value / end_value as text, {today-30d} filled in. */
+static char *inc_value(const sl_value *v, sl_error *err) {
+  sl_buf t = {0}, out = {0};
+  const char *txt = rest_scalar_text(v, &t);
+  char *res = NULL;
+  if (txt && rest_expand(txt, NULL, false, &out, err) == SL_OK) res = sl_buf_steal(&out, NULL);
+  sl_buf_free(&t);
+  sl_buf_free(&out);
+  return res;
+}
+
+static void set_str(char **slot, const char *v) {
+  free(*slot);
+  *slot = v ? strdup(v) : NULL;
+}
+
+/* The end of the window that starts at se->start: span_days days, both
+ * ends counted, but not past the range's end. */
+static void window_end(series *se) {
+  sl_buf w = {0};
+  rest_date_add(se->start, se->r->inc.span_days - 1, &w);
+  set_str(&se->end, rest_cursor_cmp(w.data, se->range_end) < 0 ? w.data : se->range_end);
+  sl_buf_free(&w);
+}
+
 /* The incremental range of this series, from state (or initial_value). */
 static sl_status inc_setup(series *se, const char *parent_key, sl_error *err) {
   rest_resource *r = se->r;
+  rest_incremental *inc = &r->inc;
   sl_doc *d = sl_emit_state_doc(se->em);
   sl_value *state = sl_emit_state(se->em);
   sl_buf t = {0};
+  sl_status st = SL_OK;
   if (state && d) {
-    sl_value *inc = put_obj(d, state, "incremental");
-    sl_value *cur = inc ? put_obj(d, inc, r->inc.cursor_path) : NULL;
+    sl_value *iv = put_obj(d, state, "incremental");
+    sl_value *cur = iv ? put_obj(d, iv, inc->cursor_path ? inc->cursor_path : "range") : NULL;
     if (cur && parent_key) {
       sl_value *bp = put_obj(d, cur, "by_parent");
       cur = bp ? put_obj(d, bp, parent_key) : NULL;
@@ -785,35 +839,101 @@ static sl_status inc_setup(series *se, const char *parent_key, sl_error *err) {
     se->inc_state = cur;
   }
   const char *last = rest_scalar_text(sl_v_get(se->inc_state, "last_value"), &t);
-  if (last) {
+  if (last && !inc->cursor_path) {
+    /* a date window: the next one starts the day after the last end (less lag) */
+    sl_buf next = {0};
+    rest_cursor_lag(last, strlen(last) == 10 ? inc->lag - 86400 : inc->lag, &next);
+    se->start = strdup(next.data ? next.data : last);
+    sl_buf_free(&next);
+  } else if (last) {
     sl_buf lagged = {0};
-    rest_cursor_lag(last, r->inc.lag, &lagged);
+    rest_cursor_lag(last, inc->lag, &lagged);
     se->start = strdup(lagged.data ? lagged.data : last);
     sl_buf_free(&lagged);
     const sl_value *hs = sl_v_get(se->inc_state, "unique_hashes");
-    for (size_t i = 0; r->inc.lag == 0 && i < sl_v_len(hs); i++)
+    for (size_t i = 0; inc->lag == 0 && i < sl_v_len(hs); i++)
       sl_buf_printf(&se->old_hashes, "%s,", sl_v_str(sl_v_at(hs, i), ""));
     se->best = strdup(last);
     /* the boundary records already loaded stay known until a later value comes */
     if (se->old_hashes.len) sl_buf_append(&se->hashes, se->old_hashes.data, se->old_hashes.len);
-  } else if (r->inc.initial_value) {
-    const char *iv = rest_scalar_text(r->inc.initial_value, &t);
-    if (iv) se->start = strdup(iv);
+  } else if (inc->initial_value) {
+    se->start = inc_value(inc->initial_value, err);
   }
-  if (r->inc.end_value) {
-    const char *ev = rest_scalar_text(r->inc.end_value, &t);
-    if (ev) se->end = strdup(ev);
+  if (inc->end_value) se->end = inc_value(inc->end_value, err);
+  if (se->start && inc->lookback_days) {
+    /* the API keeps N days: an older start (a long pause between runs) would be refused */
+    sl_buf oldest = {0};
+    char name[32];
+    snprintf(name, sizeof name, "today-%lldd", (long long)inc->lookback_days);
+    if (rest_relative_date(name, strlen(name), &oldest) &&
+        rest_cursor_cmp(se->start, oldest.data) < 0) {
+      SL_WARN("resource '%s': the range would start at %s, more than %lld days back "
+              "(range_lookback_days): it starts at %s",
+              r->name, se->start, (long long)inc->lookback_days, oldest.data);
+      set_str(&se->start, oldest.data);
+    }
+    sl_buf_free(&oldest);
   }
-  sl_buf_free(&t);
+  if (!inc->cursor_path && se->start && se->end && rest_cursor_cmp(se->start, se->end) > 0) {
+    SL_INFO("resource '%s': up to date (the next range starts %s, after its end %s): no request",
+            r->name, se->start, se->end);
+    se->up_to_date = true;
+  }
+  if (inc->span_days && se->start && se->end && !se->up_to_date) {
+    double a, b;
+    if (strlen(se->start) != 10 || strlen(se->end) != 10 || !rest_parse_time(se->start, &a) ||
+        !rest_parse_time(se->end, &b)) {
+      st = sl_error_set(err, SL_CONFIG_INVALID,
+                        "resource '%s': range_span_days needs dates (YYYY-MM-DD), not '%s' to "
+                        "'%s'",
+                        r->name, se->start, se->end);
+      goto out;
+    }
+    se->range_end = strdup(se->end);
+    window_end(se);
+  }
   add_var(se, "incremental.start_value", se->start);
   add_var(se, "incremental.last_value", se->start);
   add_var(se, "incremental.end_value", se->end);
-  (void)err;
-  return SL_OK;
+out:
+  sl_buf_free(&t);
+  return st;
+}
+
+static sl_status series_path(series *se, sl_error *err);
+
+/* range_span_days: after a window's last page, the next window, if any
+ * (*more); it pages from the start again. */
+static sl_status next_window(series *se, bool *more, sl_error *err) {
+  *more = false;
+  if (!se->range_end || !se->end || rest_cursor_cmp(se->end, se->range_end) >= 0) return SL_OK;
+  if (se->max_pages && se->pages >= se->max_pages) return SL_OK;
+  sl_buf next = {0};
+  rest_date_add(se->end, 1, &next);
+  set_str(&se->start, next.data);
+  sl_buf_free(&next);
+  window_end(se);
+  set_var(se, "incremental.start_value", se->start);
+  set_var(se, "incremental.last_value", se->start);
+  set_var(se, "incremental.end_value", se->end);
+  SL_DEBUG("resource '%s': window %s to %s", se->r->name, se->start, se->end);
+  rest_pg_free(&se->ps);
+  rest_pg_init(&se->ps, &se->pg0);
+  sl_buf_reset(&se->path);
+  sl_status st = series_path(se, err);
+  *more = st == SL_OK;
+  return st;
 }
 
 static void inc_commit(series *se) {
-  if (!se->r->inc.on || !se->inc_state || !se->best) return;
+  if (!se->r->inc.on || !se->inc_state) return;
+  if (!se->r->inc.cursor_path && !se->up_to_date) {
+    /* a date window: what was asked for is loaded */
+    const char *asked = se->range_end ? se->range_end : se->end;
+    if (asked) set_str(&se->best, asked);
+    sl_buf_reset(&se->hashes);
+  }
+  if (!se->best) return;
   sl_doc *d = sl_emit_state_doc(se->em);
   sl_value *v = cursor_value(d, se->best);
   if (v) sl_v_put(d, se->inc_state, "last_value", v);
@@ -1053,12 +1173,36 @@ static void page_finished(pagectx *pc) {
   pagectx_free(pc);
   se->st = st;
   if (!se->run) return; /* sync: the caller's loop goes on */
+  bool more;
+  if (!st && se->ps.done) st = next_window(se, &more, err);
   if (!st && !se->ps.done && (st = page_submit(se, err)) == SL_OK) return;
   se->st = st;
   se->finished = true;
   if (!st) inc_commit(se);
   sl__emit_set_hook(se->em, NULL, NULL);
   runner_series_done(se->run, se);
+}
+
+/* The path with the parent's values and the range filled in; path values
+ * are path segments: encoded. */
+static sl_status series_path(series *se, sl_error *err) {
+  const char **ev = calloc(se->nvars + 1, sizeof *ev);
+  char **keep = calloc(se->nvars / 2 + 1, sizeof *keep);
+  sl_buf enc = {0};
+  for (size_t i = 0; ev && keep && i + 1 < se->nvars; i += 2) {
+    sl_buf_reset(&enc);
+    sl_url_encode(&enc, se->vars[i + 1], strlen(se->vars[i + 1]));
+    keep[i / 2] = strdup(enc.data ? enc.data : "");
+    ev[i] = se->vars[i];
+    ev[i + 1] = keep[i / 2];
+  }
+  sl_status st = ev && keep ? rest_expand(se->r->path, ev, false, &se->path, err)
+                            : sl_error_set(err, SL_NOMEM, "out of memory");
+  for (size_t i = 0; keep && i < se->nvars / 2; i++) free(keep[i]);
+  free(keep);
+  free(ev);
+  sl_buf_free(&enc);
+  return st;
 }
 
 /* ---- series ------------------------------------------------------------------------- */
@@ -1110,26 +1254,7 @@ static sl_status series_setup(series *se, rest_resource *r, sl_emitter *em,
   }
   if (r->inc.on && (st = inc_setup(se, r->parent ? (key.data ? key.data : "") : NULL, err)))
     goto out;
-  /* path values are path segments: encode them */
-  {
-    const char **ev = calloc(se->nvars + 1, sizeof *ev);
-    char **keep = calloc(se->nvars / 2 + 1, sizeof *keep);
-    sl_buf enc = {0};
-    for (size_t i = 0; ev && keep && i + 1 < se->nvars; i += 2) {
-      sl_buf_reset(&enc);
-      sl_url_encode(&enc, se->vars[i + 1], strlen(se->vars[i + 1]));
-      keep[i / 2] = strdup(enc.data ? enc.data : "");
-      ev[i] = se->vars[i];
-      ev[i + 1] = keep[i / 2];
-    }
-    st = ev && keep ? rest_expand(r->path, ev, false, &se->path, err)
-                    : sl_error_set(err, SL_NOMEM, "out of memory");
-    for (size_t i = 0; keep && i < se->nvars / 2; i++) free(keep[i]);
-    free(keep);
-    free(ev);
-    sl_buf_free(&enc);
-    if (st) goto out;
-  }
+  if ((st = series_path(se, err))) goto out;
   rest_paginator pg;
   if (r->has_pg) pg = r->pg;
   else if (cl->has_pg) pg = cl->pg;
@@ -1138,7 +1263,9 @@ static sl_status series_setup(series *se, rest_resource *r, sl_emitter *em,
     pg.type = PG_AUTO;
     pg.stop_after_empty_page = true;
   }
+  se->pg0 = pg;
   rest_pg_init(&se->ps, &pg);
+  if (se->up_to_date) se->ps.done = true;
   const sl__extract_opts *o = sl__emit_opts(em);
   /* --limit and the endpoint's own limit: the smaller wins */
   se->max_pages = o && o->limit > 0 ? o->limit : 0;
@@ -1188,11 +1315,11 @@ static void runner_start_more(runner *run) {
       }
       sl_status st = series_setup(se, run->r, fork, run->recs[k]->root, &se->err);
       se->run = run;
-      if (st || se->skipped) {
+      if (st || se->skipped || se->up_to_date) {
         se->st = st;
         se->finished = true;
         run->pool[run->npool++] = fork;
-        if (!st && !run->nskipped++) run->skipped_field = se->skipped;
+        if (!st && se->skipped && !run->nskipped++) run->skipped_field = se->skipped;
         continue;
       }
     }
@@ -1334,6 +1461,8 @@ sl_status rest_resource_run(sl_emitter *em, const sl_value *parent, void *ud, sl
       break;
     }
     if (se.children) st = rest_run_children(em, err);
+    bool more;
+    if (!st && se.ps.done) st = next_window(&se, &more, err);
   }
   if (!st) inc_commit(&se);
   sl__emit_set_hook(em, NULL, NULL);
@@ -1366,7 +1495,7 @@ sl_status sl__rest_run_together(sl_emitter **ems, size_t n, bool *done, sl_error
       st = series_setup(se, r, ems[j], NULL, err);
       se->run = &run;
       idx[m++] = j;
-      if (st || se->skipped) se->finished = true;
+      if (st || se->skipped || se->up_to_date) se->finished = true;
     }
     run.n = m;
     if (!st) {

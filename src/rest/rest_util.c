@@ -28,14 +28,18 @@ sl_status rest_expand(const char *text, const char *const *vars, bool strict, sl
         val = vars[i + 1];
         break;
       }
+    sl_buf day = {0};
+    if (!val && rest_relative_date(open + 1, n, &day)) val = day.data;
     if (val) {
       sl_buf_puts(out, val);
     } else if (strict) {
+      sl_buf_free(&day);
       return sl_error_set(err, SL_CONFIG_INVALID, "unknown placeholder {%.*s} in '%s'", (int)n,
                           open + 1, text);
     } else {
       sl_buf_append(out, open, (size_t)(close - open + 1));
     }
+    sl_buf_free(&day);
     p = close + 1;
   }
   if (sl_buf_puts(out, p)) return sl_error_set(err, SL_NOMEM, "out of memory");
@@ -109,6 +113,37 @@ bool rest_parse_time(const char *s, double *t) {
   if (*p) return false;
   *t = (double)timegm(&tm) + frac - off;
   return true;
+}
+
+bool rest_date_add(const char *date, int64_t days, sl_buf *out) {
+  double t;
+  sl_buf_reset(out);
+  if (strlen(date) != 10 || !rest_parse_time(date, &t)) return false;
+  time_t x = (time_t)t + (time_t)days * 86400;
+  struct tm tm;
+  gmtime_r(&x, &tm);
+  sl_buf_printf(out, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return true;
+}
+
+bool rest_relative_date(const char *name, size_t n, sl_buf *out) {
+  if (n < 5 || memcmp(name, "today", 5) != 0) return false;
+  int64_t days = 0;
+  if (n > 5) {
+    /* today-30d / today+1d: a sign, 1 to 5 digits, 'd' */
+    if ((name[5] != '-' && name[5] != '+') || n < 8 || n > 12 || name[n - 1] != 'd') return false;
+    for (size_t i = 6; i < n - 1; i++) {
+      if (name[i] < '0' || name[i] > '9') return false;
+      days = days * 10 + (name[i] - '0');
+    }
+    if (name[5] == '-') days = -days;
+  }
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  char today[48];
+  snprintf(today, sizeof today, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return rest_date_add(today, days, out);
 }
 
 static bool parse_num(const char *s, double *d) {

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sl_openapi_params(s, &ops[i], &params);
     sl_openapi_schema_type(sl_openapi_response_schema(s, &ops[i]));
   }
-  sl_init_options o = {.name = "fuzz", .today = "2026-01-31"};
+  sl_init_options o = {.name = "fuzz"};
   sl_init_result *a = sl_init_generate(s, &o, &err);
   if (!a) {
     if (err.code == SL_OK) abort();

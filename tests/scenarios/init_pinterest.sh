@@ -181,11 +181,78 @@ run_spec() {
   echo "$(basename "$spec"): $(sed -n 2p "$dir.report"); run took $((SECONDS - t0)) s"
   measure "$dir" "$min_pct" || fail "$spec: not every selected resource loaded, or below $min_pct %"
 }
+# 3. the date windows of the analytics resources, on ad account analytics:
+# the simulator refuses what Pinterest refuses (a start_date more than 90 days
+# back, an end_date more than 90 days past start_date: the spec's words);
+# the first run asks from {today-30d} to {today}, the next one goes on from
+# the day after the last end, and a range longer than range_span_days is
+# asked window by window, every window accepted, every day loaded once.
+day() { date -u -d "$1 days" +%F; }
+# wins DIR LOG: the start_date..end_date of each analytics request, in order
+wins() {
+  grep -o "resource 'analytics': GET [^ ]*" "$1" |
+    sed -n 's/.*start_date=\([0-9-]*\).*end_date=\([0-9-]*\).*/\1..\2/p' | tr '\n' ' '
+}
+check_windows() {
+  local d="$work/win" n want
+  "$SLUICE" init pinterest --spec "$shared/specs/pinterest-5.23.yaml" --out "$d" \
+    --endpoints /ad_accounts '/ad_accounts/{ad_account_id}/analytics' >"$d.report" || fail "init windows"
+  grep -q "^date windows: 1 incremental (90 days per request, 90 days back;" "$d.report" \
+    || fail "windows report: $(grep date "$d.report")"
+  sed -i -e "s|https://api.pinterest.com/v5/oauth/token|$base/v5/oauth/token|" \
+         -e "s|\"https://api.pinterest.com/v5\"|\"$base/v5\"|" "$d/.sluice/config.toml"
+  export SLUICE_PIPELINES_DIR="$d/.pipelines"
+  local accounts
+  accounts=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["endpoints"]["/ad_accounts"]["items"])' \
+    "$work/expected.json")
+  runw() { (cd "$d" && SLUICE_LOG_LEVEL=debug "$SLUICE" run "$@" >"$d.run" 2>&1); }
+  rows() { (cd "$d" && "$SLUICE" pipeline pinterest_pipeline query --csv \
+    "select count(*) || ',' || count(distinct \"date\" || ad_account_id) from analytics" | tail -1 | tr -d "\""); }
+  # a start more than 90 days back, an end 110 days past the start: both refused
+  # (400) when the YAML does not keep to the limits
+  cp "$d/pinterest.source.yaml" "$d/orig.yaml"
+  sed -i -e '/range_lookback_days/d' "$d/pinterest.source.yaml"
+  SOURCES__PINTEREST__START_DATE="{today-120d}" runw && fail "a start 120 days back was accepted"
+  grep -q "400.*cannot be more than 90 days back from today" "$d.run" || fail "no 400 for the look-back: $(tail -3 "$d.run")"
+  sed -i -e 's/range_span_days: 90/range_span_days: 400/' "$d/pinterest.source.yaml"
+  SOURCES__PINTEREST__START_DATE="{today-80d}" SOURCES__PINTEREST__END_DATE="{today+30d}" runw \
+    && fail "a 110-day range was accepted"
+  grep -q "400.*cannot be more than 90 days past start_date" "$d.run" || fail "no 400 for the span: $(tail -3 "$d.run")"
+  cp "$d/orig.yaml" "$d/pinterest.source.yaml"
+  rm -rf "$d/.pipelines" "$d"/*.duckdb
+  # as generated: the same two are moved up to 90 days back / split into windows
+  SOURCES__PINTEREST__START_DATE="{today-120d}" SOURCES__PINTEREST__END_DATE="{today+30d}" runw \
+    || fail "windows run: $(tail -3 "$d.run")"
+  want="$(day -90)..$(day -1) $(day 0)..$(day 30)"
+  [ "$(wins "$d.run" | tr ' ' '\n' | sort -u | xargs)" = "$want" ] || fail "windows: $(wins "$d.run"), want $want"
+  [ "$(wins "$d.run" | wc -w)" = $((2 * accounts)) ] || fail "two windows per account: $(wins "$d.run")"
+  grep -q "more than 90 days back (range_lookback_days): it starts at $(day -90)" "$d.run" \
+    || fail "no look-back warning"
+  [ "$(rows)" = "$((121 * accounts)),$((121 * accounts))" ] || fail "121 days per account: $(rows)"
+  rm -rf "$d/.pipelines" "$d"/*.duckdb
+  # the first run: {today-30d} to an end 10 days back; the next: the day after it to today
+  SOURCES__PINTEREST__END_DATE="{today-10d}" runw || fail "first run: $(tail -3 "$d.run")"
+  want="$(day -30)..$(day -10)"
+  [ "$(wins "$d.run" | tr ' ' '\n' | sort -u | xargs)" = "$want" ] || fail "first window: $(wins "$d.run")"
+  [ "$(rows)" = "$((21 * accounts)),$((21 * accounts))" ] || fail "21 days per account: $(rows)"
+  runw || fail "second run: $(tail -3 "$d.run")"
+  want="$(day -9)..$(day 0)"
+  [ "$(wins "$d.run" | tr ' ' '\n' | sort -u | xargs)" = "$want" ] || fail "second window: $(wins "$d.run")"
+  [ "$(rows)" = "$((31 * accounts)),$((31 * accounts))" ] || fail "31 days per account, each once: $(rows)"
+  # and a third the same day: up to date, no request
+  runw || fail "third run: $(tail -3 "$d.run")"
+  [ -z "$(wins "$d.run")" ] || fail "up to date, yet asked: $(wins "$d.run")"
+  grep -q "up to date (the next range starts $(day 1), after its end $(day 0))" "$d.run" || fail "no up-to-date line"
+  [ "$(rows)" = "$((31 * accounts)),$((31 * accounts))" ] || fail "rows after the third run: $(rows)"
+  echo "date windows: refused past the limits, split in 2 windows, continued from $(day -9), up to date"
+}
+
 if [ -f "$shared/specs/pinterest-5.23.yaml" ]; then
   run_spec "$shared/specs/pinterest-5.23.yaml" "$work/p523" 90
   # integrations whose external_business_id is null made no commerce request
   grep -q "resource 'commerce_detail': [1-9][0-9]* of [0-9]* 'integrations' records have no 'external_business_id'" \
     "$work/p523.run" || fail "no skip_null log line for commerce_detail: $(grep -c . "$work/p523.run") lines"
+  check_windows
   start_sim --digest "$shared/specs/pinterest-5.13.yaml"
   run_spec "$shared/specs/pinterest-5.13.yaml" "$work/p513" 89  # 98 of 109 today
 else

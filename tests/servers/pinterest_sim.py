@@ -552,6 +552,21 @@ class Req:
         return days
 
 
+def date_limits(op):
+    """What the start_date/end_date descriptions say, like the real API
+    enforces: (days back from today, days past start_date), None when unsaid."""
+    back = span = None
+    for p in op["parameters"]:
+        d = p.get("description") or ""
+        m = re.search(r"(\d+(?:\.\d+)?) (days|years) back", d)
+        if p["name"] == "start_date" and m:
+            back = int(float(m.group(1)) * (365 if m.group(2) == "years" else 1))
+        m = re.search(r"(\d+(?:\.\d+)?) (days|years) past start", d)
+        if p["name"] == "end_date" and m:
+            span = int(float(m.group(1)) * (365 if m.group(2) == "years" else 1))
+    return back, span
+
+
 def first(query, name):
     v = query.get(name)
     return v[-1] if v else None
@@ -1240,6 +1255,14 @@ class Handler(simcommon.JsonHandler):
                 raise ApiError(400, "end_date must not be before start_date")
             if a and b and (b - a).days > 3660:
                 raise ApiError(400, "date range too long (at most 3660 days)")
+            back, span = date_limits(op)
+            today = dt.datetime.now(dt.timezone.utc).date()
+            if a and back is not None and a < today - dt.timedelta(days=back):
+                raise ApiError(400, "start_date %s cannot be more than %d days back from today "
+                                    "(%s)" % (sd, back, today.isoformat()))
+            if a and b and span is not None and (b - a).days > span:
+                raise ApiError(400, "end_date %s cannot be more than %d days past start_date %s"
+                               % (ed, span, sd))
         # the ids in the path must exist
         for var, val in ctx.items():
             if var in st.world.bindings:

@@ -184,6 +184,9 @@ class Digester:
         if p.get("required"):
             out["required"] = True
         desc = first_sentence(p.get("description"))
+        limits = limit_sentences(p.get("description"))
+        if desc and limits and limits not in desc:
+            desc = desc + " " + limits
         if desc:
             out["description"] = desc
         out["schema"] = self.full(p.get("schema") or {})
@@ -332,6 +335,18 @@ def first_sentence(text, limit=200):
     if len(t) > limit:
         t = t[:limit - 1].rstrip() + "\u2026"
     return t
+
+
+def limit_sentences(text):
+    """The sentences of a description that state a limit in days or years
+    ("Cannot be more than 90 days back from today."): the simulator enforces
+    them, and sluice init reads them."""
+    if not text or not isinstance(text, str):
+        return ""
+    t = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip()
+    keep = [x for x in re.split(r"(?<=[.!?])\s+", t)
+            if re.search(r"\b\d+(\.\d+)?\s+(days?|weeks?|months?|years?)\b", x)]
+    return " ".join(keep)
 
 
 def is_generic(s):

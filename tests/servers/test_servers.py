@@ -13,6 +13,7 @@ yaml_lite loader.  Prints "N passed, N failed" and exits non-zero on failure.
 """
 
 import base64
+import datetime
 import http.client
 import json
 import os
@@ -26,6 +27,12 @@ from urllib.parse import urlencode, urlsplit
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import yaml_lite  # noqa: E402
+
+
+def day(n):
+    """Today (UTC) plus n days, as the simulator's date limits count."""
+    return (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=n)).isoformat()
+
 
 DIGEST = os.path.join(HERE, "pinterest_digest.json")
 SPEC_CANDIDATES = [os.path.join(d, "specs", "pinterest-5.23.yaml") for d in
@@ -290,11 +297,11 @@ def sample_params(op, ctx, resolver):
             q[name] = ctx[name] if name in ctx else resolver.items(fill(qsrc, ctx))[0]["id"]
             continue
         if name == "start_date":
-            q[name] = "2024-01-01"
+            q[name] = day(-10)
         elif name == "end_date":
-            q[name] = "2024-01-03"
+            q[name] = day(-8)
         elif name == "date":
-            q[name] = "2024-01-02"
+            q[name] = day(-9)
         elif s.get("type") == "object" or p.get("style") == "deepObject":
             q[name + "[catalog_type]"] = "RETAIL"
         elif s.get("type") == "array":
@@ -478,12 +485,12 @@ class TestPinterestOperations(PinterestBase):
     def test_analytics_per_day(self):
         acct = self.resolver.items("/ad_accounts")[0]["id"]
         camps = [c["id"] for c in self.resolver.items("/ad_accounts/%s/campaigns" % acct)][:2]
-        q = {"start_date": "2024-03-01", "end_date": "2024-03-07", "campaign_ids": ",".join(camps),
+        q = {"start_date": day(-20), "end_date": day(-14), "campaign_ids": ",".join(camps),
              "columns": "SPEND_IN_DOLLAR,TOTAL_CLICKTHROUGH", "granularity": "DAY"}
         st, _, rows = self.srv.get("/v5/ad_accounts/%s/campaigns/analytics" % acct, q)
         self.assertEqual(st, 200, rows)
         self.assertEqual(len(rows), 7 * len(camps))
-        self.assertEqual(sorted({r["DATE"] for r in rows})[0], "2024-03-01")
+        self.assertEqual(sorted({r["DATE"] for r in rows})[0], day(-20))
         self.assertEqual({r["CAMPAIGN_ID"] for r in rows}, set(camps))
         self.assertIn("SPEND_IN_DOLLAR", rows[0])
         q["granularity"] = "TOTAL"
@@ -491,11 +498,26 @@ class TestPinterestOperations(PinterestBase):
         self.assertEqual(len(rows), len(camps))
         pin = self.resolver.items("/pins")[0]["id"]
         st, _, body = self.srv.get("/v5/pins/%s/analytics" % pin, {
-            "start_date": "2024-03-01", "end_date": "2024-03-10", "metric_types": "IMPRESSION,SAVE"})
+            "start_date": day(-20), "end_date": day(-11), "metric_types": "IMPRESSION,SAVE"})
         self.assertEqual(st, 200, body)
         daily = body["all"]["daily_metrics"]
         self.assertEqual(len(daily), 10)
-        self.assertEqual(daily[-1]["date"], "2024-03-10")
+        self.assertEqual(daily[-1]["date"], day(-11))
+
+    def test_analytics_date_limits(self):
+        # as the spec says and Pinterest enforces: start_date at most 90 days
+        # back from today, end_date at most 90 days past start_date
+        acct = self.resolver.items("/ad_accounts")[0]["id"]
+        path = "/v5/ad_accounts/%s/analytics" % acct
+        q = {"columns": "SPEND_IN_DOLLAR", "granularity": "DAY"}
+        st, _, body = self.srv.get(path, dict(q, start_date=day(-90), end_date=day(0)))
+        self.assertEqual(st, 200, body)
+        st, _, body = self.srv.get(path, dict(q, start_date=day(-91), end_date=day(-80)))
+        self.assertEqual(st, 400)
+        self.assertIn("cannot be more than 90 days back from today", body["message"])
+        st, _, body = self.srv.get(path, dict(q, start_date=day(-80), end_date=day(11)))
+        self.assertEqual(st, 400)
+        self.assertIn("cannot be more than 90 days past start_date", body["message"])
 
     def test_errors(self):
         acct = self.resolver.items("/ad_accounts")[0]["id"]
@@ -505,12 +527,12 @@ class TestPinterestOperations(PinterestBase):
         st, _, body = self.srv.get("/v5/ad_accounts", token="wrong")
         self.assertEqual(st, 401)
         st, _, body = self.srv.get("/v5/ad_accounts/%s/analytics" % acct,
-                                   {"end_date": "2024-01-02", "columns": "SPEND_IN_DOLLAR",
+                                   {"end_date": day(-1), "columns": "SPEND_IN_DOLLAR",
                                     "granularity": "DAY"})
         self.assertEqual(st, 400)
         self.assertIn("start_date", body["message"])
         st, _, body = self.srv.get("/v5/ad_accounts/%s/analytics" % acct,
-                                   {"start_date": "2024-01-01", "end_date": "2024-01-02",
+                                   {"start_date": day(-2), "end_date": day(-1),
                                     "columns": "SPEND_IN_DOLLAR", "granularity": "DAILY"})
         self.assertEqual(st, 400)
         self.assertIn("granularity", body["message"])

@@ -25,7 +25,7 @@ static sl_init_result *gen_file(const char *path, const char *name, sl_openapi *
     fprintf(stderr, "  load %s: %s\n", path, err.msg);
     return NULL;
   }
-  sl_init_options o = {.name = name, .today = "2026-11-29"};
+  sl_init_options o = {.name = name};
   sl_init_result *r = sl_init_generate(s, &o, &err);
   if (!r) fprintf(stderr, "  generate: %s\n", err.msg);
   if (spec_out) *spec_out = s;
@@ -250,7 +250,7 @@ TEST(small_spec_golden) {
   sl_error err;
   sl_openapi *s = sl_openapi_parse(SMALL_SPEC, strlen(SMALL_SPEC), "small.yaml", &err);
   CHECK_MSG(s, "%s", err.msg);
-  sl_init_options o = {.name = "small", .today = "2026-11-29"};
+  sl_init_options o = {.name = "small"};
   sl_init_result *r = sl_init_generate(s, &o, &err);
   CHECK_MSG(r, "%s", err.msg);
   if (strcmp(r->source_yaml, SMALL_YAML)) {
@@ -305,7 +305,7 @@ TEST(global_limit_writes_the_endpoint_limit) {
   sl_error err;
   sl_openapi *s = sl_openapi_parse(SMALL_SPEC, strlen(SMALL_SPEC), "small.yaml", &err);
   CHECK_MSG(s, "%s", err.msg);
-  sl_init_options o = {.name = "small", .today = "2026-11-29", .global_limit = 2};
+  sl_init_options o = {.name = "small", .global_limit = 2};
   sl_init_result *r = sl_init_generate(s, &o, &err);
   CHECK_MSG(r, "%s", err.msg);
   if (!r) return;
@@ -379,7 +379,7 @@ TEST(nullable_link_skips_null) {
   sl_openapi *s = sl_openapi_parse(NULLABLE_SPEC, strlen(NULLABLE_SPEC), "links.yaml", &err);
   CHECK_MSG(s, "%s", err.msg);
   if (!s) return;
-  sl_init_options o = {.name = "links", .today = "2026-11-29"};
+  sl_init_options o = {.name = "links"};
   sl_init_result *r = sl_init_generate(s, &o, &err);
   CHECK_MSG(r, "%s", err.msg);
   if (!r) {
@@ -407,6 +407,82 @@ TEST(nullable_link_skips_null) {
   CHECK_STR(sl_init_find_path(r, "/codes/{shop_code}")->parent, "shops");
   CHECK_CONTAINS(r->source_yaml, "          resource: shops\n          field: shop_code\n"
                                  "      data_selector: $\n");
+  sl_init_result_free(r);
+  sl_openapi_free(s);
+}
+
+/* Date ranges: the limits an operation's words state, in either place. */
+static const char DATES_SPEC[] =
+    "openapi: 3.0.3\n"
+    "info: {title: Dates, version: '1'}\n"
+    "servers: [{url: 'https://api.example.com'}]\n"
+    "components:\n"
+    "  schemas:\n"
+    "    Rows: {type: array, items: {type: object, properties: {day: {type: string}}}}\n"
+    "paths:\n"
+    "  /stats:\n"
+    "    get:\n"
+    "      summary: Stats\n"
+    "      description: |\n"
+    "        - You can pull data from up to 2 years before the current date, with a maximum\n"
+    "          time range of 31 days.\n"
+    "        - If granularity is HOUR, up to 8 days before, with a maximum time range of 3 days.\n"
+    "      parameters:\n"
+    "        - {name: from_date, in: query, required: true, schema: {type: string, format: date}}\n"
+    "        - {name: to_date, in: query, required: true, schema: {type: string, format: date}}\n"
+    "      responses:\n"
+    "        '200': {content: {application/json: {schema: {$ref: '#/components/schemas/Rows'}}}}\n"
+    "  /hourly:\n"
+    "    get:\n"
+    "      parameters:\n"
+    "        - {name: start_date, in: query, required: true, description: 'At most 8 days back.',\n"
+    "           schema: {type: string, format: date}}\n"
+    "        - {name: end_date, in: query, required: true, schema: {type: string, format: date}}\n"
+    "      responses:\n"
+    "        '200': {content: {application/json: {schema: {$ref: '#/components/schemas/Rows'}}}}\n"
+    "  /unsaid:\n"
+    "    get:\n"
+    "      parameters:\n"
+    "        - {name: since, in: query, required: true, schema: {type: string, format: date}}\n"
+    "        - {name: until_date, in: query, required: true, schema: {type: string, format: date}}\n"
+    "      responses:\n"
+    "        '200': {content: {application/json: {schema: {$ref: '#/components/schemas/Rows'}}}}\n";
+
+TEST(date_window_limits) {
+  sl_error err;
+  sl_openapi *s = sl_openapi_parse(DATES_SPEC, strlen(DATES_SPEC), "dates.yaml", &err);
+  CHECK_MSG(s, "%s", err.msg);
+  if (!s) return;
+  sl_init_options o = {.name = "dates"};
+  sl_init_result *r = sl_init_generate(s, &o, &err);
+  CHECK_MSG(r, "%s", err.msg);
+  if (!r) {
+    sl_openapi_free(s);
+    return;
+  }
+  CHECK_INT(r->date_windows, 3);
+  /* the first statement of the operation's description: 2 years, 31 days */
+  const sl_init_resource *st = sl_init_find_path(r, "/stats");
+  CHECK_INT(st->range_lookback_days, 730);
+  CHECK_INT(st->range_span_days, 31);
+  CHECK_CONTAINS(r->source_yaml, "      incremental:\n"
+                                 "        start_param: from_date\n"
+                                 "        end_param: to_date\n"
+                                 "        initial_value: ${sources.dates.start_date}\n"
+                                 "        end_value: ${sources.dates.end_date}\n"
+                                 "        range_span_days: 31\n"
+                                 "        range_lookback_days: 730\n");
+  CHECK_CONTAINS(r->source_yaml, "  - name: stats\n    write_disposition: append\n");
+  /* 8 days back at most: the first run starts there, not 30 days back */
+  const sl_init_resource *h = sl_init_find_path(r, "/hourly");
+  CHECK_INT(h->range_lookback_days, 8);
+  CHECK_CONTAINS(r->source_yaml, "        initial_value: \"{today-8d}\"\n");
+  /* nothing said: 90 days per request, no look-back, and the comment says so */
+  const sl_init_resource *u = sl_init_find_path(r, "/unsaid");
+  CHECK_INT(u->range_span_days, 90);
+  CHECK_INT(u->range_lookback_days, 0);
+  CHECK_CONTAINS(r->source_yaml, "The spec states no\n  #   longest range: 90 days per request;");
+  CHECK_CONTAINS(r->config_toml, "start_date = \"{today-30d}\"\nend_date = \"{today}\"\n");
   sl_init_result_free(r);
   sl_openapi_free(s);
 }
@@ -488,9 +564,26 @@ TEST(pinterest_523) {
   CHECK_STR(sl_init_find_path(r, "/boards/{board_id}/pins")->parent, "boards");
   /* required params: enums, all values of enum arrays, the date window */
   CHECK_CONTAINS(r->source_yaml, "        granularity: DAY\n");
-  CHECK_CONTAINS(r->source_yaml, "        start_date: ${sources.pinterest.start_date}\n");
   CHECK_CONTAINS(r->source_yaml, "        columns: SPEND_IN_MICRO_DOLLAR,");
-  CHECK_CONTAINS(r->config_toml, "start_date = \"2026-10-30\"\nend_date = \"2026-11-29\"\n");
+  /* start_date/end_date: an incremental window with the limits the
+   * descriptions state ("Cannot be more than 90 days back from today",
+   * "... 90 days past start_date"); nothing in the files depends on the day */
+  CHECK_CONTAINS(r->source_yaml, "      incremental:\n"
+                                 "        start_param: start_date\n"
+                                 "        end_param: end_date\n"
+                                 "        initial_value: ${sources.pinterest.start_date}\n"
+                                 "        end_value: ${sources.pinterest.end_date}\n"
+                                 "        range_span_days: 90\n"
+                                 "        range_lookback_days: 90\n");
+  CHECK(!strstr(r->source_yaml, "        start_date: "));
+  CHECK_CONTAINS(r->config_toml, "start_date = \"{today-30d}\"\nend_date = \"{today}\"\n");
+  CHECK_INT(r->date_windows, 15);
+  const sl_init_resource *aa = sl_init_find_path(r, "/ad_accounts/{ad_account_id}/analytics");
+  CHECK(aa && aa->date_window);
+  CHECK_INT(aa->range_span_days, 90);
+  CHECK_INT(aa->range_lookback_days, 90);
+  /* a lone date is a day of the window */
+  CHECK_CONTAINS(r->source_yaml, "        date: ${sources.pinterest.end_date}\n");
   /* disabled ones say what to supply */
   const sl_init_resource *pp = sl_init_find_path(r, "/search/partner/pins");
   CHECK(pp);
@@ -567,7 +660,7 @@ TEST(write_folder_and_refuse_overwrite) {
   sl_error err;
   sl_openapi *s = sl_openapi_parse(SMALL_SPEC, strlen(SMALL_SPEC), "small.yaml", &err);
   CHECK(s);
-  sl_init_options o = {.name = "small", .today = "2026-11-29", .destination = "duckdb"};
+  sl_init_options o = {.name = "small", .destination = "duckdb"};
   sl_init_result *r = sl_init_generate(s, &o, &err);
   CHECK(r);
   char dir[256];

@@ -293,6 +293,31 @@ TEST(incremental_validation) {
           &err);
   CHECK(!s);
   CHECK_CONTAINS(err.msg, "last_value_func must be max or min");
+  /* without cursor_path: a date window, which needs both ends */
+  s = src(HEAD "resources:\n  - name: ev\n    endpoint:\n      incremental:\n"
+               "        {start_param: from, end_param: to, initial_value: '{today-30d}'}\n",
+          &err);
+  CHECK(!s);
+  CHECK_CONTAINS(err.msg, "needs initial_value and end_value");
+  s = src(HEAD "resources:\n  - name: ev\n    endpoint:\n      incremental:\n"
+               "        {start_param: from, end_param: to, initial_value: '{today-30d}', "
+               "end_value: '{today}', range_span_days: 0}\n",
+          &err);
+  CHECK(!s);
+  CHECK_CONTAINS(err.msg, "range_span_days");
+  s = src(HEAD "resources:\n  - name: ev\n    endpoint:\n      path: 'ev/{today}'\n"
+               "      incremental:\n"
+               "        {start_param: from, end_param: to, initial_value: '2024-01-01', "
+               "end_value: '{today}', range_span_days: 7, range_lookback_days: 90}\n",
+          &err);
+  CHECK_MSG(s != NULL, "%s", err.msg);
+  sl_source_free(s);
+  /* the params form is dlt's and keeps its cursor_path */
+  s = src(HEAD "resources:\n  - name: ev\n    endpoint:\n      params:\n        since:\n"
+               "          type: incremental\n          initial_value: 1\n",
+          &err);
+  CHECK(!s);
+  CHECK_CONTAINS(err.msg, "needs 'cursor_path'");
 }
 
 /* ---- placeholders and cursor values -------------------------------------------------- */
@@ -308,6 +333,29 @@ TEST(expand_placeholders) {
   CHECK_STR(b.data, "plain");
   CHECK_OK(rest_expand("", vars, false, &b, &err));
   CHECK_STR(b.data, "");
+  /* days counted from the day of the run (UTC) */
+  sl_buf want = {0}, d = {0};
+  CHECK(rest_relative_date("today", 5, &want));
+  CHECK_INT(want.len, 10);
+  CHECK_OK(rest_expand("from {today} to {today+0d}", vars, true, &b, &err));
+  sl_buf_printf(&d, "from %s to %s", want.data, want.data);
+  CHECK_STR(b.data, d.data);
+  CHECK(rest_date_add(want.data, -30, &d));
+  CHECK(rest_relative_date("today-30d", 9, &want));
+  CHECK_STR(want.data, d.data);
+  CHECK(!rest_relative_date("today-30", 8, &want));
+  CHECK(!rest_relative_date("todayx", 6, &want));
+  CHECK(!rest_relative_date("today-d", 7, &want));
+  CHECK(rest_expand("{today-x}", vars, true, &b, &err) == SL_CONFIG_INVALID);
+  CHECK(rest_date_add("2024-02-28", 1, &d));
+  CHECK_STR(d.data, "2024-02-29");
+  CHECK(rest_date_add("2024-03-01", -1, &d));
+  CHECK_STR(d.data, "2024-02-29");
+  CHECK(rest_date_add("2024-12-31", 90, &d));
+  CHECK_STR(d.data, "2025-03-31");
+  CHECK(!rest_date_add("2024-12-31T00:00:00Z", 1, &d));
+  sl_buf_free(&want);
+  sl_buf_free(&d);
   sl_buf_free(&b);
 }
 
