@@ -155,6 +155,7 @@ void sl_s3_objects_free(sl_s3_object *objs, size_t n);
 typedef struct sl_s3_upload {
   char *key;
   char *upload_id;
+  int64_t initiated; /* Unix seconds of <Initiated>; 0 when the server sent none */
 } sl_s3_upload;
 
 /* Multipart uploads begun and neither completed nor aborted, under prefix
@@ -165,6 +166,12 @@ void sl_s3_uploads_free(sl_s3_upload *ups, size_t n);
 /* AbortMultipartUpload (for left-over uploads of a killed process). */
 sl_status sl_s3_abort_upload(sl_s3 *s, const char *bucket, const char *key, const char *upload_id,
                              sl_error *err);
+/* Abort the multipart uploads under prefix that began by `before` (Unix
+ * seconds; one without an <Initiated> time counts as older): the parts a
+ * killed process left. *aborted (may be NULL) counts them. A server without
+ * ListMultipartUploads (s3rver: NotImplemented) fails with that error. */
+sl_status sl_s3_abort_uploads_before(sl_s3 *s, const char *bucket, const char *prefix, int64_t before,
+                                     size_t *aborted, sl_error *err);
 /* DeleteObjects in batches of 1000; a key that is already gone is fine. */
 sl_status sl_s3_delete(sl_s3 *s, const char *bucket, const char *const *keys, size_t n,
                        sl_error *err);

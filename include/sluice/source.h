@@ -64,6 +64,7 @@ typedef struct sl_resource_def {
   bool selected;           /* default true */
   const sl_value *columns; /* optional column hints {name: {data_type, …}} */
   const sl_contract *contract; /* NULL: the source's */
+  const char *table_format; /* NULL (the destination's default), "iceberg" or "hive" (Athena) */
   sl_resource_fn fn;       /* required */
   void *ud;
   void (*free_ud)(void *ud);

@@ -76,7 +76,8 @@ static void backoff(unsigned attempt) {
   nanosleep(&ts, NULL);
 }
 
-static bool retryable_status(long code) { return code == 429 || code >= 500; }
+/* 501 Not Implemented is an answer, not a failure (s3rver has no ListMultipartUploads). */
+static bool retryable_status(long code) { return code == 429 || (code >= 500 && code != 501); }
 static bool retryable_curl(CURLcode rc) {
   return rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR ||
          rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
@@ -490,6 +491,21 @@ sl_status sl_s3_list(sl_s3 *s, const char *bucket, const char *prefix, sl_s3_obj
 
 /* ---- multipart uploads in progress ------------------------------------------------------------- */
 
+/* "2010-11-10T20:48:33.000Z" to Unix seconds; 0 when it is not that form. */
+static int64_t iso_seconds(const char *text, size_t n) {
+  char s[32];
+  if (n >= sizeof s) return 0;
+  memcpy(s, text, n);
+  s[n] = '\0';
+  struct tm tm = {0};
+  int got = sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                   &tm.tm_min, &tm.tm_sec);
+  if (got != 6) return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return (int64_t)timegm(&tm);
+}
+
 typedef struct uploads_ctx {
   sl_s3_upload *ups;
   size_t n, cap;
@@ -512,6 +528,8 @@ static sl_status uploads_cb(void *ud, const char *path, const char *text, size_t
     slot = &u->ups[u->n++].key;
   } else if (!strcmp(path, "ListMultipartUploadsResult/Upload/UploadId") && u->n) {
     slot = &u->ups[u->n - 1].upload_id;
+  } else if (!strcmp(path, "ListMultipartUploadsResult/Upload/Initiated") && u->n) {
+    u->ups[u->n - 1].initiated = iso_seconds(text, n);
   } else if (!strcmp(path, "ListMultipartUploadsResult/IsTruncated")) {
     u->truncated = !strncmp(text, "true", 4);
   } else if (!strcmp(path, "ListMultipartUploadsResult/NextKeyMarker")) {
@@ -688,6 +706,26 @@ sl_status sl_s3_abort_upload(sl_s3 *s, const char *bucket, const char *key, cons
     st = SL_OK;
   }
   sl_buf_free(&q);
+  return st;
+}
+
+sl_status sl_s3_abort_uploads_before(sl_s3 *s, const char *bucket, const char *prefix, int64_t before,
+                                     size_t *aborted, sl_error *err) {
+  sl_s3_upload *ups = NULL;
+  size_t n = 0, done = 0;
+  sl_status st = sl_s3_list_uploads(s, bucket, prefix, &ups, &n, err);
+  for (size_t i = 0; i < n && !st; i++) {
+    if (ups[i].initiated > before) continue;
+    if (!ups[i].key || !ups[i].upload_id) continue;
+    st = sl_s3_abort_upload(s, bucket, ups[i].key, ups[i].upload_id, err);
+    if (!st) {
+      SL_DEBUG("aborted the multipart upload %s of s3://%s/%s, left by an earlier run", ups[i].upload_id,
+               bucket, ups[i].key);
+      done++;
+    }
+  }
+  sl_s3_uploads_free(ups, n);
+  if (aborted) *aborted = done;
   return st;
 }
 

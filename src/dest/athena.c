@@ -791,6 +791,7 @@ static sl_status ath_load_package(sl_dest *d, sl_package *pkg, sl_schema *schema
   char **written = NULL, **swritten = NULL;
   size_t nwritten = 0, nswritten = 0;
   bool *staged = calloc(schema->ntables + 1, sizeof *staged);
+  sl__fs_abort_orphan_uploads(a->fs);
   st = staged ? sl__fs_gather(pkg, &jobs, err) : sl_error_set(err, SL_NOMEM, "out of memory");
   if (st) goto out;
   /* Split the jobs: Hive tables are written in place, Iceberg ones staged. */

@@ -284,6 +284,15 @@ static bool is_merge(const sl_table *root) { return root->write_disposition == S
 
 static sl_status replace_chain(load_ctx *c, sl_table *root, sl_error *err) {
   size_t n = chain_of(c, root);
+  /* New columns first: DuckDB fails the COMMIT of a transaction that ALTERs
+   * a table after deleting from it ("another transaction has altered this
+   * table"), and the jobs' ALTERs come after this DELETE. */
+  for (size_t i = 0; i < n; i++) {
+    sl__ddb_table *dt;
+    sl_status st = sl__ddb_table_get(c->d, c->d->base.dataset, c->chain[i]->name, &dt, err);
+    if (!st && dt->exists) st = ensure_table(c, c->d->base.dataset, c->chain[i], NULL, 0, false, NULL, err);
+    if (st) return st;
+  }
   for (size_t i = 0; i < n; i++) {
     sl__ddb_table *dt;
     sl_status st = sl__ddb_table_get(c->d, c->d->base.dataset, c->chain[i]->name, &dt, err);

@@ -271,11 +271,57 @@ sl_status sl__fs_delete(sl__fs *f, char *const *rels, size_t n, sl_error *err) {
 
 /* ---- layout ---------------------------------------------------------------------- */
 
+/* dlt's date and time placeholders (pendulum tokens, lower-cased as dlt
+ * does), taken from the load id's time in UTC so that a re-run of a load
+ * writes the same names. False when name is not one. */
+static bool time_placeholder(const char *name, size_t n, const char *load_id, char *out, size_t size) {
+  static const char *const months[] = {"january", "february", "march", "april", "may", "june", "july",
+                                       "august", "september", "october", "november", "december"};
+  static const char *const days[] = {"sunday", "monday", "tuesday", "wednesday", "thursday", "friday",
+                                     "saturday"};
+  static const char *const names[] = {"YYYY", "YY", "Y", "MMMM", "MMM", "MM", "M", "DD", "D", "HH", "H",
+                                      "mm", "m", "dddd", "ddd", "dd", "d", "Q", "curr_date", "timestamp",
+                                      "timestamp_ms", "load_package_timestamp",
+                                      "load_package_timestamp_ms", NULL};
+  size_t k = 0;
+  while (names[k] && (strlen(names[k]) != n || strncmp(names[k], name, n))) k++;
+  if (!names[k]) return false;
+  if (!out) return true;
+  double secs = load_id ? strtod(load_id, NULL) : 0;
+  time_t t = (time_t)secs;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  int y = tm.tm_year + 1900, mo = tm.tm_mon + 1;
+  const char *tok = names[k];
+  if (!strcmp(tok, "YYYY") || !strcmp(tok, "Y")) snprintf(out, size, "%d", y);
+  else if (!strcmp(tok, "YY")) snprintf(out, size, "%02d", y % 100);
+  else if (!strcmp(tok, "MMMM")) snprintf(out, size, "%s", months[tm.tm_mon % 12]);
+  else if (!strcmp(tok, "MMM")) snprintf(out, size, "%.3s", months[tm.tm_mon % 12]);
+  else if (!strcmp(tok, "MM")) snprintf(out, size, "%02d", mo);
+  else if (!strcmp(tok, "M")) snprintf(out, size, "%d", mo);
+  else if (!strcmp(tok, "DD")) snprintf(out, size, "%02d", tm.tm_mday);
+  else if (!strcmp(tok, "D")) snprintf(out, size, "%d", tm.tm_mday);
+  else if (!strcmp(tok, "HH")) snprintf(out, size, "%02d", tm.tm_hour);
+  else if (!strcmp(tok, "H")) snprintf(out, size, "%d", tm.tm_hour);
+  else if (!strcmp(tok, "mm")) snprintf(out, size, "%02d", tm.tm_min);
+  else if (!strcmp(tok, "m")) snprintf(out, size, "%d", tm.tm_min);
+  else if (!strcmp(tok, "dddd")) snprintf(out, size, "%s", days[tm.tm_wday % 7]);
+  else if (!strcmp(tok, "ddd")) snprintf(out, size, "%.3s", days[tm.tm_wday % 7]);
+  else if (!strcmp(tok, "dd")) snprintf(out, size, "%.2s", days[tm.tm_wday % 7]);
+  else if (!strcmp(tok, "d")) snprintf(out, size, "%d", tm.tm_wday);
+  else if (!strcmp(tok, "Q")) snprintf(out, size, "%d", tm.tm_mon / 3 + 1);
+  else if (!strcmp(tok, "curr_date")) snprintf(out, size, "%d-%02d-%02d", y, mo, tm.tm_mday);
+  else if (strstr(tok, "_ms")) snprintf(out, size, "%lld", (long long)(secs * 1000));
+  else snprintf(out, size, "%lld", (long long)t);
+  return true;
+}
+
 /* Expand the layout. With stop_at_load set, stop at the first placeholder that
  * is not {table_name}/{schema_name}: the prefix every file of the table has. */
 static sl_status expand(const sl__fs *f, const char *table, const char *schema_name,
                         const char *load_id, const char *file_id, bool stop_at_load, sl_buf *out) {
   const char *ext = f->jsonl ? (f->gzip ? "jsonl.gz" : "jsonl") : "parquet";
+  char when[64];
   sl_status st = sl_buf_puts(out, "");
   for (const char *p = f->layout; *p && !st;) {
     if (*p != '{') {
@@ -296,12 +342,59 @@ static sl_status expand(const sl__fs *f, const char *table, const char *schema_n
     else if (n == 7 && !strncmp(name, "load_id", n)) val = load_id;
     else if (n == 7 && !strncmp(name, "file_id", n)) val = file_id;
     else if (n == 3 && !strncmp(name, "ext", n)) val = ext;
+    else if (time_placeholder(name, n, load_id, when, sizeof when)) val = when;
     if (data_part && stop_at_load) break;
     if (val) st = sl_buf_puts(out, val);
     else st = sl_buf_append(out, p, (size_t)(e - p + 1));
     p = e + 1;
   }
+  /* dlt: a layout without {ext} gets the extension appended. */
+  if (!st && !stop_at_load && !strstr(f->layout, "{ext}")) st = sl_buf_printf(out, ".%s", ext);
   return st;
+}
+
+/* dlt's rules for a layout: known placeholders only; nothing but
+ * {schema_name} before {table_name} (the table's files must share a prefix,
+ * which replace, drop and the query list); a separator after {table_name}
+ * (pins/ must not also list pins__tags/). Ours on top: relative, and
+ * {load_id} and {file_id} in it, so that file names never collide and a
+ * re-run rewrites the same names. */
+static sl_status check_layout(const char *layout, sl_error *err) {
+  if (strstr(layout, "..") || layout[0] == '/' || !strstr(layout, "{table_name}") ||
+      !strstr(layout, "{load_id}") || !strstr(layout, "{file_id}"))
+    return sl_error_set(err, SL_CONFIG_INVALID,
+                        "layout '%s' must be relative and hold {table_name}, {load_id} and {file_id}", layout);
+  bool seen_table = false;
+  for (const char *p = layout; (p = strchr(p, '{'));) {
+    const char *e = strchr(p, '}');
+    if (!e)
+      return sl_error_set(err, SL_CONFIG_INVALID, "layout '%s': a '{' without its '}'", layout);
+    const char *name = p + 1;
+    size_t n = (size_t)(e - name);
+    bool table = n == 10 && !strncmp(name, "table_name", n);
+    bool schema = n == 11 && !strncmp(name, "schema_name", n);
+    bool known = table || schema || (n == 7 && !strncmp(name, "load_id", n)) ||
+                 (n == 7 && !strncmp(name, "file_id", n)) || (n == 3 && !strncmp(name, "ext", n)) ||
+                 time_placeholder(name, n, NULL, NULL, 0);
+    if (!known)
+      return sl_error_set(err, SL_CONFIG_INVALID,
+                          "layout '%s': unknown placeholder {%.*s} (known: {table_name}, {schema_name}, "
+                          "{load_id}, {file_id}, {ext}, {curr_date}, {timestamp}, {timestamp_ms}, "
+                          "{load_package_timestamp}, {load_package_timestamp_ms}, {YYYY}, {YY}, {Y}, "
+                          "{MMMM}, {MMM}, {MM}, {M}, {DD}, {D}, {HH}, {H}, {mm}, {m}, {dddd}, {ddd}, "
+                          "{dd}, {d}, {Q})",
+                          layout, (int)n, name);
+    if (!seen_table && !table && !schema)
+      return sl_error_set(err, SL_CONFIG_INVALID,
+                          "layout '%s': only {schema_name} may come before {table_name}, not {%.*s}",
+                          layout, (int)n, name);
+    if (table && (e[1] == '{' || e[1] == '\0'))
+      return sl_error_set(err, SL_CONFIG_INVALID,
+                          "layout '%s': {table_name} needs a separator after it (e.g. '/')", layout);
+    seen_table |= table;
+    p = e + 1;
+  }
+  return SL_OK;
 }
 
 /* ---- system files ------------------------------------------------------------------ */
@@ -642,6 +735,25 @@ sl_status sl__fs_write_data(sl__fs *f, sl_package *pkg, sl_schema *schema, const
   return st;
 }
 
+void sl__fs_abort_orphan_uploads(sl__fs *f) {
+  if (!f->s3) return;
+  /* No upload of this process is in flight when a load begins: one under the
+   * dataset's prefix begun before now is a killed run's. */
+  char pre[4096];
+  snprintf(pre, sizeof pre, "%s%s", f->prefix, *f->prefix ? "/" : "");
+  size_t n = 0;
+  sl_error e;
+  sl_error_clear(&e);
+  if (sl_s3_abort_uploads_before(f->s3, f->bucket, pre, (int64_t)time(NULL), &n, &e)) {
+    if (strstr(e.msg, "NotImplemented"))
+      SL_DEBUG("s3://%s/%s: the server has no ListMultipartUploads; parts a killed run left are not cleared",
+               f->bucket, pre);
+    else
+      SL_WARN("s3://%s/%s: left-over multipart uploads not cleared: %s", f->bucket, pre, e.msg);
+  }
+  if (n) SL_INFO("s3://%s/%s: aborted %zu multipart upload(s) a killed run left", f->bucket, pre, n);
+}
+
 /* Delete the files of a replace root's chain that this load did not write. */
 sl_status sl__fs_replace_cleanup(sl__fs *f, sl_schema *schema, sl_table *root, char *const *written,
                                  size_t nwritten, sl_error *err) {
@@ -762,6 +874,7 @@ static sl_status fs_load_package(sl_dest *d, sl_package *pkg, sl_schema *schema,
   sl__fs_jobs jobs;
   char **written = NULL;
   size_t nwritten = 0;
+  sl__fs_abort_orphan_uploads(f);
   st = sl__fs_gather(pkg, &jobs, err);
   if (!st) st = sl__fs_put(f, "init", "", 0, err);
   if (!st) st = sl__fs_write_data(f, pkg, schema, req->load_id, &jobs, &written, &nwritten, err);
@@ -1149,11 +1262,9 @@ sl_status sl__fs_init(sl__fs *f, const sl_filesystem_options *o, sl_error *err) 
   }
   f->compression = strdup(comp);
   f->layout = strdup(o->layout && *o->layout ? o->layout : "{table_name}/{load_id}.{file_id}.{ext}");
-  if (strstr(f->layout, "..") || f->layout[0] == '/' || !strstr(f->layout, "{table_name}") ||
-      !strstr(f->layout, "{load_id}") || !strstr(f->layout, "{file_id}"))
-    return sl_error_set(err, SL_CONFIG_INVALID,
-                        "layout '%s' must be relative and hold {table_name}, {load_id} and {file_id}",
-                        f->layout);
+  if (!f->layout) return sl_error_set(err, SL_NOMEM, "out of memory");
+  sl_status lst = check_layout(f->layout, err);
+  if (lst) return lst;
   const char *tmp = o->temp_dir ? o->temp_dir : getenv("TMPDIR");
   f->tmpdir = strdup(tmp && *tmp ? tmp : "/tmp");
   const char *url = o->bucket_url;

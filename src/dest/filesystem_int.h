@@ -58,6 +58,9 @@ sl_status sl__fs_write_data(sl__fs *f, sl_package *pkg, sl_schema *schema, const
 sl_status sl__fs_replace_cleanup(sl__fs *f, sl_schema *schema, sl_table *root, char *const *written,
                                  size_t nwritten, sl_error *err);
 sl_status sl__fs_write_system(sl__fs *f, sl_schema *schema, const sl_load_request *req, sl_error *err);
+/* On S3, at the start of a load: abort the multipart uploads under the
+ * dataset's prefix that a killed run left (never fails the load). */
+void sl__fs_abort_orphan_uploads(sl__fs *f);
 
 /* From configuration (src/dest/filesystem_config.c); toml is sluice.toml's root. */
 sl_status sl__dest_aws_credentials(sl_config *cfg, const sl_value *toml, const char *dest,

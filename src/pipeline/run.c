@@ -153,6 +153,7 @@ static sl_status write_manifest(sl_pipeline *p, sl_package *pkg, const sl__extra
     sl_v_put(d, o, "max_table_nesting", sl_v_int(d, h.max_table_nesting));
     put_str(d, o, "hard_delete_column", h.hard_delete_column);
     put_str(d, o, "dedup_sort_column", h.dedup_sort_column);
+    put_str(d, o, "table_format", h.table_format);
     sl_v_put(d, o, "dedup_sort_order", sl_v_int(d, h.dedup_sort_order));
     if (h.contract) {
       sl_value *c = sl_v_object(d);
@@ -566,6 +567,7 @@ static sl_status normalize_package_(sl_pipeline *p, sl_package *pkg, sl_error *e
     h.hard_delete_column = sl_v_str(sl_v_get(r, "hard_delete_column"), NULL);
     h.dedup_sort_column = sl_v_str(sl_v_get(r, "dedup_sort_column"), NULL);
     h.dedup_sort_order = (int)sl_v_int_or(sl_v_get(r, "dedup_sort_order"), 1);
+    h.table_format = sl_v_str(sl_v_get(r, "table_format"), NULL);
     sl_contract contract;
     const sl_value *cv = sl_v_get(r, "contract");
     if (cv) {

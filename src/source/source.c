@@ -144,6 +144,7 @@ sl_status sl_source_add_resource(sl_source *s, const sl_resource_def *def, sl_er
   r->selected = def->selected;
   r->columns = def->columns ? sl_v_clone(s->doc, def->columns) : NULL;
   if (def->contract) r->has_contract = true, r->contract = *def->contract;
+  r->table_format = def->table_format ? sl_arena_strdup(a, def->table_format) : NULL;
   r->dedup_sort_order = 1;
   /* hard_delete and dedup_sort are column hints that the normalizer takes by name. */
   for (size_t i = 0; r->columns && r->columns->type == SL_V_OBJECT && i < r->columns->u.obj.len; i++) {
@@ -198,6 +199,7 @@ void sl__resource_hints(const sl_source *s, const sl_resource *r, sl_resource_hi
   h->dedup_sort_order = r->dedup_sort_order;
   h->contract = r->has_contract ? &r->contract : s->has_contract ? &s->contract : NULL;
   h->columns = r->columns;
+  h->table_format = r->table_format;
 }
 
 /* ---- the declarative source (YAML) -------------------------------------------- */
@@ -206,7 +208,8 @@ static const char *const top_keys[] = {"name", "max_table_nesting", "schema_cont
                                        "resource_defaults", "resources", NULL};
 static const char *const resource_keys[] = {
     "name", "table_name", "primary_key", "merge_key", "write_disposition", "max_table_nesting",
-    "selected", "columns", "schema_contract", "file", "endpoint", "include_from_parent", NULL};
+    "selected", "columns", "schema_contract", "table_format", "file", "endpoint",
+    "include_from_parent", NULL};
 static const char *const column_hint_keys[] = {
     "name", "data_type", "nullable", "primary_key", "merge_key", "unique", "hard_delete",
     "dedup_sort", "precision", "scale", "timezone", "description", NULL};
@@ -445,6 +448,15 @@ static sl_status build_resource(yctx *c, sl_source *s, const sl_value *top, cons
   if ((v = sl_v_get(r, "schema_contract"))) {
     if (parse_contract(c, v, &contract)) return c->err->code;
     def.contract = &contract;
+  }
+  if ((v = sl_v_get(r, "table_format"))) {
+    /* dlt's table_format; Athena makes the table Iceberg or Hive (its default). */
+    if (want(c, v, SL_V_STRING, "table_format")) return c->err->code;
+    if (strcmp(v->u.s.ptr, "iceberg") && strcmp(v->u.s.ptr, "hive"))
+      return sl__err_at(c->err, SL_CONFIG_INVALID, c->file, v,
+                        "resource '%s': table_format must be iceberg or hive, not '%s'", def.name,
+                        v->u.s.ptr);
+    def.table_format = v->u.s.ptr;
   }
   if (def.write_disposition == SL_WD_MERGE && def.merge_strategy == SL_MERGE_UPSERT &&
       !def.primary_key)

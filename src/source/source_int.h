@@ -19,6 +19,7 @@ struct sl_resource {
   bool has_contract;
   sl_contract contract;
   char *hard_delete_column, *dedup_sort_column; /* from the column hints */
+  char *table_format;    /* NULL, "iceberg" or "hive" */
   int dedup_sort_order;
   sl_resource_fn fn;
   void *ud;

@@ -10,7 +10,9 @@
 # NAME query` through Athena (CSV and JSON equal to DuckDB's; writes refused
 # before they are sent) and `drop RESOURCE` then a reload. The stand-in's
 # refusals (unsigned, wrong target), result paging past 1000 rows, and a
-# statement stuck in RUNNING stopped after query_timeout_s.
+# statement stuck in RUNNING stopped after query_timeout_s. dlt's Athena type
+# for each dlt type (DESCRIBE through the stand-in), Hive and Iceberg
+# (table_format: iceberg per resource).
 set -u
 SLUICE=${SLUICE:?path of the sluice binary}
 SL_SOURCE_DIR=${SL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -131,6 +133,70 @@ ls_out=$(sl_aws --endpoint-url "$S3_ENDPOINT" s3 ls --recursive s3://lake/runs/s
 check "hive table files in place" test "$(grep -c 'shop_data/pins/.*\.parquet$' <<< "$ls_out")" -eq 2
 check "boards replaced: one file" test "$(grep -c 'shop_data/boards/.*\.parquet$' <<< "$ls_out")" -eq 1
 check "staging cleaned" test "$(grep -c '_staging/' <<< "$ls_out")" -eq 0
+
+# dlt's Athena types, in the DDL the stand-in received (DESCRIBE answers from
+# its catalog): one column per dlt type, by column hints, in a Hive table and
+# in an Iceberg one (table_format: iceberg).
+T=$WORK/typed
+mkdir -p "$T/data"
+cat > "$T/sluice.toml" <<TOML
+[pipeline]
+name = "typed"
+source = "typed.source.yaml"
+pipelines_dir = "wd"
+dataset_name = "typed_data"
+$(athena_toml typed)
+TOML
+cat > "$T/typed.source.yaml" <<'YAML'
+name: typed
+resource_defaults:
+  columns:
+    t_text: {data_type: text}
+    t_json: {data_type: json}
+    t_time: {data_type: time}
+    t_bigint: {data_type: bigint}
+    t_double: {data_type: double}
+    t_bool: {data_type: bool}
+    t_date: {data_type: date}
+    t_ts: {data_type: timestamp}
+    t_dec: {data_type: decimal}
+    t_dec52: {data_type: decimal, precision: 5, scale: 2}
+    t_bin: {data_type: binary}
+    t_wei: {data_type: wei}
+resources:
+  - name: typed_hive
+    file: {path: data/typed.jsonl}
+  - name: typed_ice
+    table_format: iceberg
+    file: {path: data/typed.jsonl}
+YAML
+printf '%s\n' '{"id": 1, "t_text": "a", "t_json": {"k": [1]}, "t_time": "12:34:56", "t_bigint": 5, "t_double": 1.5, "t_bool": true, "t_date": "2024-01-02", "t_ts": "2024-01-02T03:04:05.678Z", "t_dec": "1.25", "t_dec52": "3.14", "t_bin": null, "t_wei": "12345678901234567890"}' > "$T/data/typed.jsonl"
+"$SLUICE" run "$T" > "$WORK/out" 2> "$WORK/err"; rc=$?
+check "typed run exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+want='id,bigint
+t_text,string
+t_json,string
+t_time,string
+t_bigint,bigint
+t_double,double
+t_bool,boolean
+t_date,date
+t_ts,timestamp
+t_dec,"decimal(38,9)"
+t_dec52,"decimal(5,2)"
+t_bin,binary
+t_wei,"decimal(38,0)"
+_dlt_load_id,string
+_dlt_id,string'
+for tb in typed_hive typed_ice; do
+  got=$(sl_athena_sql typed_data "DESCRIBE $tb" 2>&1)
+  check "Athena types of $tb (DESCRIBE)" eq "$(sort <<< "$got")" "$(sort <<< "$want")"
+done
+check "typed_hive is a Hive table" eq "$(sl_athena_sql typed_data 'SHOW TBLPROPERTIES typed_hive' 2>&1)" "EXTERNAL,TRUE"
+check "typed_ice is Iceberg (table_format: iceberg)" grep -q '^table_type,ICEBERG$' <<< "$(sl_athena_sql typed_data 'SHOW TBLPROPERTIES typed_ice' 2>&1)"
+check "typed values read back alike from both" eq "$(sl_athena_sql typed_data 'SELECT t_text, t_bigint, t_double, t_bool, t_date, t_dec52 FROM typed_ice' 2>&1)" \
+  "$(sl_athena_sql typed_data 'SELECT t_text, t_bigint, t_double, t_bool, t_date, t_dec52 FROM typed_hive' 2>&1)"
+check "DESCRIBE of an unknown table fails" fails sl_athena_sql typed_data 'DESCRIBE nope'
 
 out=$("$SLUICE" pipeline athpipe info --pipelines-dir "$A/wd" 2>&1)
 check "info counts rows through Athena: $out" grep -q "users .* 3 rows" <<< "$out"

@@ -184,6 +184,63 @@ bucket_url = "out"'
   check "after $point: two loads" test "$(ls "$KD"/_dlt_loads/*.jsonl | wc -l)" -eq 2
 done
 
+# A custom layout with dlt's placeholders: the schema name before the table,
+# a date folder from the load id (UTC), no {ext} (dlt appends it). Replace
+# still removes the earlier files of the table and its children (under
+# shop/boards/, across date folders), query finds every file, sync restores.
+L=$WORK/layout
+make_project "$L" fslay 'destination = "filesystem"
+[destination.filesystem]
+bucket_url = "out"
+layout = "{schema_name}/{table_name}/{YYYY}-{MM}-{DD}/{load_id}.{file_id}"'
+write_run1 "$L"
+"$SLUICE" run "$L" > /dev/null 2> "$WORK/err"; rc=$?
+check "layout run 1 exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+LD=$L/out/shop_data
+lid1=$(ls "$LD"/_dlt_loads/ | sed 's/^shop__//; s/\.jsonl$//')
+day1=$(date -u -d "@${lid1%%.*}" +%Y-%m-%d)
+check "layout: files under shop/<table>/<date of the load id>/ ($lid1 -> $day1)" \
+  test "$(ls "$LD/shop/pins/$day1/$lid1".*.parquet 2>/dev/null | wc -l)" -eq 1
+check "layout: child tables too" test "$(ls "$LD/shop/pins__tags/$day1/$lid1".*.parquet 2>/dev/null | wc -l)" -eq 1
+# The second load runs as of another day: its date folder differs from run 1's.
+mv "$LD/shop/boards/$day1" "$LD/shop/boards/2001-02-03"
+write_run2 "$L"
+"$SLUICE" run "$L" > /dev/null 2> "$WORK/err"; rc=$?
+check "layout run 2 exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+check "layout: replace removed the earlier boards files, other date folders too" \
+  eq "$(cd "$LD/shop/boards" && find . -name '*.parquet' | wc -l) $(find "$LD/shop/boards/2001-02-03" -type f 2>/dev/null | wc -l)" "1 0"
+check "layout: appended pins kept both files" test "$(find "$LD/shop/pins" -name '*.parquet' | wc -l)" -eq 2
+lq() { fqc "$L" fslay "$1"; }
+check "layout: query reads every file" eq "$(lq "SELECT id, title, color FROM pins ORDER BY id")" \
+  "$(q "SELECT id, title, color FROM pins ORDER BY id")"
+check "layout: query boards replaced" eq "$(lq "SELECT id FROM boards")" "12"
+check "layout: child rows" eq "$(lq "SELECT count(*) FROM pins__tags")" "$(q "SELECT count(*) FROM pins__tags")"
+rm -rf "$L/wd"
+(cd "$L" && "$SLUICE" pipeline fslay sync > "$WORK/out" 2> "$WORK/err"); rc=$?
+check "layout: sync exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+check "layout: sync restored the schema" grep -q '"color"' "$L/wd/fslay/schema.json"
+check "layout: query after sync" eq "$(lq "SELECT count(*) FROM pins")" "3"
+# Layouts dlt refuses are refused before anything is written.
+for bad in '{YYYY}/{table_name}/{load_id}.{file_id}.{ext}' '{table_name}{load_id}.{file_id}.{ext}' \
+           '{table_name}/{nope}/{load_id}.{file_id}.{ext}' '{table_name}/{load_id}.{ext}'; do
+  B=$WORK/badlayout
+  rm -rf "$B"
+  make_project "$B" fsbadl "destination = \"filesystem\"
+[destination.filesystem]
+bucket_url = \"out\"
+layout = \"$bad\""
+  write_run1 "$B"
+  "$SLUICE" run "$B" > /dev/null 2> "$WORK/err"; rc=$?
+  check "layout $bad refused (rc $rc): $(cat "$WORK/err")" bash -c "[ $rc -ne 0 ] && grep -q 'layout' '$WORK/err' && [ ! -d '$B/out/shop_data/pins' ]"
+  case $bad in
+    '{YYYY}'*) why='only {schema_name} may come before {table_name}, not {YYYY}' ;;
+    *'{nope}'*) why='unknown placeholder {nope}' ;;
+    '{table_name}{'*) why='{table_name} needs a separator after it' ;;
+    *) why='must be relative and hold {table_name}, {load_id} and {file_id}' ;;
+  esac
+  check "layout $bad: the reason ($why)" grep -qF "$why" "$WORK/err"
+done
+
 # Bad configuration: a clear error.
 B=$WORK/bad
 make_project "$B" fsbad 'destination = "filesystem"'

@@ -187,8 +187,12 @@ write_run1 "$K"
 write_run2 "$K"
 SLUICE_TEST_CRASH=fs_file:2 "$SLUICE" run "$K" > /dev/null 2>&1; rc=$?
 check "killed mid-upload (rc $rc)" test $rc -ne 0
-"$SLUICE" run "$K" --pending-only > "$WORK/out" 2> "$WORK/err"; rc=$?
-check "rerun exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+SLUICE_LOG_LEVEL=debug "$SLUICE" run "$K" --pending-only > "$WORK/out" 2> "$WORK/err"; rc=$?
+check "rerun exits 0 ($(grep -v ' debug ' "$WORK/err"))" test $rc -eq 0
+# The load first clears multipart uploads a killed run left (ListMultipartUploads
+# under the dataset's prefix; tests/unit/test_aws.c on a fake S3): s3rver
+# answers NotImplemented, which the load notes and goes on.
+check "rerun looked for left-over multipart uploads" grep -q "s3://lake/killed/shop_data/: the server has no ListMultipartUploads" "$WORK/err"
 out=$("$SLUICE" pipeline fskill info --pipelines-dir "$K/wd" 2>&1)
 check "rerun: pins 3 rows" grep -q "pins .* 3 rows" <<< "$out"
 check "rerun: boards 1 row" grep -q "boards .* 1 rows\|boards .* 1 row" <<< "$out"

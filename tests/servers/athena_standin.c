@@ -9,7 +9,10 @@
  *     server, refreshed before every statement;
  *   - Iceberg tables (TBLPROPERTIES ('table_type'='ICEBERG')) are DuckDB tables;
  *   - DML (INSERT, DELETE, MERGE INTO, SELECT, DROP, ALTER … ADD COLUMNS)
- *     runs on DuckDB after backticks become double quotes.
+ *     runs on DuckDB after backticks become double quotes;
+ *   - the catalog keeps each table's kind and its columns with the Athena
+ *     types of the DDL: DESCRIBE t (col_name, data_type) and SHOW
+ *     TBLPROPERTIES t (table_type ICEBERG, or EXTERNAL TRUE) answer from it.
  * Requests without a SigV4 Authorization header are refused
  * (MissingAuthenticationTokenException), unknown targets too
  * (UnknownOperationException).
@@ -49,6 +52,13 @@ typedef struct ext_table {
   char *colnames;        /* "\"a\", \"b\"" */
 } ext_table;
 
+/* A catalog entry: what Glue knows of a table. */
+typedef struct glue_table {
+  char *db, *name;
+  bool iceberg;
+  sl_buf cols; /* the DDL's column list: "`a` string, `b` bigint" */
+} glue_table;
+
 typedef struct query {
   char id[40];
   char *sql;
@@ -68,6 +78,8 @@ static sl_s3 *s3;
 static char cache_dir[256];
 static ext_table *exts;
 static size_t nexts;
+static glue_table *glue;
+static size_t nglue;
 static query *queries;
 static size_t nqueries;
 static long request_no;
@@ -169,22 +181,32 @@ static void map_type(const char *t, sl_buf *o) {
   else sl_buf_puts(o, t);
 }
 
+/* The next "name type" of a column list ("`a` string, `b` decimal(38,9)");
+ * false at the end. name and type are malloc'ed. */
+static bool next_column(const char **pp, char **name, char **type) {
+  const char *p = skip_ws(*pp);
+  if (!*p) return false;
+  *name = ident(&p);
+  p = skip_ws(p);
+  const char *t = p;
+  int depth = 0;
+  while (*p && !(depth == 0 && *p == ',')) {
+    if (*p == '(') depth++;
+    if (*p == ')') depth--;
+    p++;
+  }
+  *type = strndup(t, (size_t)(p - t));
+  for (char *e = *type + strlen(*type); e > *type && isspace((unsigned char)e[-1]);) *--e = '\0';
+  *pp = *p == ',' ? p + 1 : p;
+  return true;
+}
+
 /* "`a` string, `b` bigint" → DuckDB column DDL and a name list. */
 static void columns_ddl(const char *cols, sl_buf *ddl, sl_buf *names) {
   const char *p = cols;
   bool first = true;
-  while (*(p = skip_ws(p))) {
-    char *name = ident(&p);
-    p = skip_ws(p);
-    const char *t = p;
-    int depth = 0;
-    while (*p && !(depth == 0 && *p == ',')) {
-      if (*p == '(') depth++;
-      if (*p == ')') depth--;
-      p++;
-    }
-    char *type = strndup(t, (size_t)(p - t));
-    for (char *e = type + strlen(type); e > type && isspace((unsigned char)e[-1]);) *--e = '\0';
+  char *name, *type;
+  while (next_column(&p, &name, &type)) {
     if (!first) {
       sl_buf_puts(ddl, ", ");
       sl_buf_puts(names, ", ");
@@ -195,7 +217,6 @@ static void columns_ddl(const char *cols, sl_buf *ddl, sl_buf *names) {
     sl_buf_printf(names, "\"%s\"", name);
     free(name);
     free(type);
-    if (*p == ',') p++;
   }
 }
 
@@ -266,20 +287,12 @@ static char *null_select(const char *ddl_cols) {
   sl_buf o = {0};
   const char *p = ddl_cols;
   bool first = true;
-  while (*(p = skip_ws(p))) {
-    char *name = ident(&p);
-    p = skip_ws(p);
-    const char *t = p;
-    int depth = 0;
-    while (*p && !(depth == 0 && *p == ',')) {
-      if (*p == '(') depth++;
-      if (*p == ')') depth--;
-      p++;
-    }
-    sl_buf_printf(&o, "%sCAST(NULL AS %.*s) AS \"%s\"", first ? "" : ", ", (int)(p - t), t, name);
+  char *name, *type;
+  while (next_column(&p, &name, &type)) {
+    sl_buf_printf(&o, "%sCAST(NULL AS %s) AS \"%s\"", first ? "" : ", ", type, name);
     first = false;
     free(name);
-    if (*p == ',') p++;
+    free(type);
   }
   return o.data ? sl_buf_steal(&o, NULL) : strdup("1 AS x");
 }
@@ -300,6 +313,71 @@ static void drop_ext(const char *dbn, const char *name) {
     }
 }
 
+static glue_table *find_glue(const char *dbn, const char *name) {
+  for (size_t i = 0; i < nglue; i++)
+    if (!strcmp(glue[i].db, dbn) && !strcmp(glue[i].name, name)) return &glue[i];
+  return NULL;
+}
+
+static void add_glue(const char *dbn, const char *name, bool iceberg, const char *cols) {
+  if (find_glue(dbn, name)) return;
+  glue = realloc(glue, (nglue + 1) * sizeof *glue);
+  glue[nglue] = (glue_table){.db = strdup(dbn), .name = strdup(name), .iceberg = iceberg};
+  sl_buf_puts(&glue[nglue++].cols, cols);
+}
+
+static void glue_free(glue_table *g) {
+  free(g->db);
+  free(g->name);
+  sl_buf_free(&g->cols);
+}
+
+static void drop_glue(const char *dbn, const char *name) {
+  glue_table *g = find_glue(dbn, name);
+  if (!g) return;
+  glue_free(g);
+  *g = glue[--nglue];
+}
+
+static void sql_str(sl_buf *o, const char *s) {
+  sl_buf_putc(o, '\'');
+  for (; *s; s++) {
+    if (*s == '\'') sl_buf_putc(o, '\'');
+    sl_buf_putc(o, *s);
+  }
+  sl_buf_putc(o, '\'');
+}
+
+/* DESCRIBE / SHOW TBLPROPERTIES of a catalog table as a DuckDB VALUES query
+ * (NULL and *why set when the table is unknown). */
+static char *catalog_query(const char *dbn, const char *name, bool describe, char **why) {
+  glue_table *g = find_glue(dbn, name);
+  if (!g) {
+    if (asprintf(why, "EntityNotFoundException: Table %s.%s not found", dbn, name) < 0) *why = NULL;
+    return NULL;
+  }
+  sl_buf o = {0};
+  sl_buf_puts(&o, "SELECT * FROM (VALUES ");
+  if (describe) {
+    const char *p = g->cols.data ? g->cols.data : "";
+    char *cn, *ct;
+    for (bool first = true; next_column(&p, &cn, &ct); first = false) {
+      sl_buf_puts(&o, first ? "(" : ", (");
+      sql_str(&o, cn);
+      sl_buf_puts(&o, ", ");
+      sql_str(&o, ct);
+      sl_buf_puts(&o, ")");
+      free(cn);
+      free(ct);
+    }
+    sl_buf_puts(&o, ") v(col_name, data_type)");
+  } else {
+    sl_buf_puts(&o, g->iceberg ? "('table_type', 'ICEBERG'), ('format', 'parquet')" : "('EXTERNAL', 'TRUE')");
+    sl_buf_puts(&o, ") v(prpt_name, prpt_value)");
+  }
+  return sl_buf_steal(&o, NULL);
+}
+
 /* Execute one Athena statement; fills q's result or reason. */
 static void execute(query *q) {
   char *why = NULL;
@@ -314,6 +392,7 @@ static void execute(query *q) {
   }
   const char *p = q->sql;
   char *sql = NULL;
+  glue_table glue_new = {0}; /* an Iceberg table to catalog once DuckDB created it */
   if (kw(&p, "CREATE") && (kw(&p, "DATABASE") || kw(&p, "SCHEMA"))) {
     const char *r = p;
     if (kw(&r, "IF") && kw(&r, "NOT") && kw(&r, "EXISTS")) p = r;
@@ -351,6 +430,7 @@ static void execute(query *q) {
       exts = realloc(exts, (nexts + 1) * sizeof *exts);
       exts[nexts++] = e;
       if (!refresh_ext(&exts[nexts - 1], &why)) drop_ext(dbn, name);
+      else add_glue(dbn, name, false, cols);
     }
     free(cols);
     free(dbn);
@@ -374,6 +454,8 @@ static void execute(query *q) {
       columns_ddl(cols, &ddl, &names);
       if (asprintf(&sql, "CREATE TABLE %s\"%s\".\"%s\" (%s)", if_not ? "IF NOT EXISTS " : "", dbn, name,
                    ddl.data ? ddl.data : "") < 0) sql = NULL;
+      glue_new = (glue_table){.db = strdup(dbn), .name = strdup(name), .iceberg = true};
+      sl_buf_puts(&glue_new.cols, cols);
       sl_buf_free(&ddl);
       sl_buf_free(&names);
     }
@@ -383,8 +465,10 @@ static void execute(query *q) {
   } else if ((p = q->sql, kw(&p, "ALTER") && kw(&p, "TABLE"))) {
     char *dbn, *name;
     qualified(&p, q->db, &dbn, &name);
+    char *cols_added = NULL;
     if (kw(&p, "ADD") && kw(&p, "COLUMNS")) {
       char *cols = paren_group(&p);
+      cols_added = cols ? strdup(cols) : NULL;
       sl_buf ddl = {0}, names = {0};
       if (cols) columns_ddl(cols, &ddl, &names);
       ext_table *e = find_ext(dbn, name);
@@ -428,16 +512,28 @@ static void execute(query *q) {
     } else {
       why = strdup("the stand-in supports ALTER TABLE … ADD COLUMNS only");
     }
+    glue_table *g = why ? NULL : find_glue(dbn, name);
+    if (g) sl_buf_printf(&g->cols, "%s%s", g->cols.len ? ", " : "", cols_added);
+    free(cols_added);
     free(dbn);
     free(name);
     if (!why) q->state = 1;
     else q->state = 2, q->reason = why;
     return;
+  } else if ((p = q->sql, kw(&p, "DESCRIBE")) || (p = q->sql, kw(&p, "SHOW") && kw(&p, "TBLPROPERTIES"))) {
+    bool describe = (p = q->sql, kw(&p, "DESCRIBE"));
+    if (!describe) p = q->sql, kw(&p, "SHOW"), kw(&p, "TBLPROPERTIES");
+    char *dbn, *name;
+    qualified(&p, q->db, &dbn, &name);
+    sql = catalog_query(dbn, name, describe, &why);
+    free(dbn);
+    free(name);
   } else if ((p = q->sql, kw(&p, "DROP") && kw(&p, "TABLE"))) {
     const char *r = p;
     if (kw(&r, "IF") && kw(&r, "EXISTS")) p = r;
     char *dbn, *name;
     qualified(&p, q->db, &dbn, &name);
+    drop_glue(dbn, name);
     if (find_ext(dbn, name)) {
       drop_ext(dbn, name);
       if (asprintf(&sql, "DROP VIEW IF EXISTS \"%s\".\"%s\"", dbn, name) < 0) sql = NULL;
@@ -456,6 +552,7 @@ static void execute(query *q) {
     q->state = 2;
     q->reason = why;
     free(sql);
+    glue_free(&glue_new);
     return;
   }
   char use[512];
@@ -466,11 +563,14 @@ static void execute(query *q) {
     q->state = 2;
     q->reason = why ? why : strdup("out of memory");
     free(sql);
+    glue_free(&glue_new);
     run_sql("USE memory.main", NULL, NULL);
     return;
   }
   free(sql);
   run_sql("USE memory.main", NULL, NULL);
+  if (glue_new.db) add_glue(glue_new.db, glue_new.name, true, glue_new.cols.data ? glue_new.cols.data : "");
+  glue_free(&glue_new);
   q->ncols = duckdb_column_count(&res);
   q->nrows = duckdb_row_count(&res);
   q->names = calloc(q->ncols + 1, sizeof *q->names);

@@ -163,6 +163,12 @@ class Entity:
         return self.base
 
     def count(self, parent_key, first_parent=False):
+        # A later generation (--generation, POST /__admin/generation) has one
+        # more item per parent and per generation: the earlier items keep
+        # their indexes, hence their ids.
+        return self.count_gen1(parent_key, first_parent) + self.world.generation - 1
+
+    def count_gen1(self, parent_key, first_parent=False):
         base = self.per_parent()
         if not self.varies or any(v not in self.world.bindings for v in self.parent_vars):
             return base
@@ -253,10 +259,11 @@ class Entity:
 
 
 class World:
-    def __init__(self, spec, seed, size):
+    def __init__(self, spec, seed, size, generation=1):
         self.spec = spec
         self.seed = seed
         self.size = max(1, size)
+        self.generation = max(1, generation)
         self.lock = threading.Lock()
         self.entry_cache = {}
         self.all_cache = {}
@@ -931,7 +938,7 @@ class State:
     def __init__(self, args):
         self.args = args
         self.spec = Spec(load_digest(args.digest))
-        self.world = World(self.spec, args.seed, args.size)
+        self.world = World(self.spec, args.seed, args.size, args.generation)
         self.gen = Gen(self.spec, args.seed)
         self.faults = simcommon.Faults(args)
         self.stats = simcommon.Stats()
@@ -947,6 +954,16 @@ class State:
         self.httpd = None
         self.port = None
         self.stop = None
+
+    def set_generation(self, n):
+        """Serve generation n from now on: a new world (counts and bases are
+        computed afresh, as when started with --generation n), no cached body."""
+        world = World(self.spec, self.args.seed, self.args.size, n)
+        with self.page_lock:
+            self.world = world
+            self.args.generation = world.generation
+            self.page_cache.clear()
+            self.cache_bytes = 0
 
     def count_records(self, endpoint, recs):
         with self.rec_lock:
@@ -1043,6 +1060,15 @@ class Handler(simcommon.JsonHandler):
                 self.state.faults.attempts.clear()
                 self.state.faults.last_faulted.clear()
             return self.send_json(200, {"ok": True})
+        if p == "/__admin/generation":
+            try:
+                n = int(self.qget("n") or "")
+            except ValueError:
+                return self.error(400, "generation: n must be an integer >= 1")
+            if n < 1:
+                return self.error(400, "generation: n must be an integer >= 1")
+            self.state.set_generation(n)
+            return self.send_json(200, {"ok": True, "generation": n})
         if p == "/__admin/expire_tokens":
             with self.state.tok_lock:
                 n = len(self.state.access_tokens)
@@ -1100,7 +1126,7 @@ class Handler(simcommon.JsonHandler):
     def config(self):
         a = self.state.args
         return {k: getattr(a, k) for k in (
-            "seed", "size", "page_max", "fail_5xx", "fail_429", "retry_after", "truncate",
+            "seed", "size", "generation", "page_max", "fail_5xx", "fail_429", "retry_after", "truncate",
             "truncate_mode", "latency_ms", "token_ttl", "fault_seed", "max_inflight",
             "no_auth", "strict_refresh", "client_id")}
 
@@ -1359,6 +1385,24 @@ class Handler(simcommon.JsonHandler):
         for f, v in entry.fields.items():
             if f in props:
                 obj[f] = v
+        self.revise(obj, entry)
+
+    def revise(self, obj, entry):
+        """From generation 2 on, every third item (by its key) is updated: its
+        name (or title, description, else its first plain string field: not an
+        id, a link or a time) gets " (rev N)" appended, and it gains a field the spec does not have, sim_revision
+        (a new column)."""
+        gen = self.state.world.generation
+        if gen < 2 or not isinstance(obj, dict) or h64("revise", entry.key) % 3:
+            return
+        plain = [k for k, v in obj.items()
+                 if isinstance(v, str) and k not in entry.fields and k != "id"
+                 and not k.endswith("_id") and not k.endswith("_time")]
+        named = [k for k in ("name", "title", "description") if k in plain]
+        if named or plain:
+            k = (named or plain)[0]
+            obj[k] += " (rev %d)" % gen
+        obj["sim_revision"] = gen
 
     def build_item(self, ent, entry, schema):
         st = self.state
@@ -1524,6 +1568,8 @@ def parse_args(argv=None):
     simcommon.add_common_args(ap)
     ap.add_argument("--seed", type=int, default=42, help="data seed")
     ap.add_argument("--size", type=int, default=100, help="world size N (see README)")
+    ap.add_argument("--generation", type=int, default=1,
+                    help="data generation: 2 and later add items and update some (see README)")
     ap.add_argument("--page-max", type=int, default=250, help="largest page_size accepted")
     ap.add_argument("--digest", default=DEFAULT_DIGEST,
                     help="digest JSON, or an OpenAPI YAML spec to digest at startup")

@@ -481,10 +481,11 @@ out:
  * request is logged as "METHOD HOST PATH?QUERY auth|noauth". Bucket names
  * inject failures: "parts" in it fails every part after the first (500),
  * "complete" answers CompleteMultipartUpload with 200 and an <Error> body,
- * "abortfails" fails AbortMultipartUpload (500). ListMultipartUploads pages
- * two uploads at a time. */
+ * "abortfails" fails AbortMultipartUpload (500), "slow" answers each part
+ * after 300 ms. ListMultipartUploads pages two uploads at a time, with each
+ * upload's <Initiated> time. */
 static const char fake_s3_py[] =
-    "import http.server, socketserver, sys, threading, urllib.parse, uuid, hashlib\n"
+    "import http.server, socketserver, sys, threading, urllib.parse, uuid, hashlib, time\n"
     "log = open(sys.argv[2], 'a', buffering=1)\n"
     "lock = threading.Lock()\n"
     "uploads, objects = {}, {}\n"
@@ -518,12 +519,12 @@ static const char fake_s3_py[] =
     "    b, k, q = self.route()\n"
     "    if 'uploads' in q:\n"
     "      uid = uuid.uuid4().hex\n"
-    "      with lock: uploads[uid] = [b, k, {}]\n"
+    "      with lock: uploads[uid] = [b, k, {}, time.gmtime()]\n"
     "      return self.send(200, ('<InitiateMultipartUploadResult><Bucket>%s</Bucket><Key>%s</Key><UploadId>%s</UploadId></InitiateMultipartUploadResult>' % (b, k, uid)).encode())\n"
     "    uid = q.get('uploadId', [''])[0]\n"
     "    if uid not in uploads: return self.err(404, 'NoSuchUpload', 'no such upload')\n"
     "    if 'complete' in b: return self.send(200, b'<Error><Code>InternalError</Code><Message>injected completion failure</Message></Error>')\n"
-    "    with lock: bb, kk, parts = uploads.pop(uid)\n"
+    "    with lock: bb, kk, parts, _ = uploads.pop(uid)\n"
     "    objects[(bb, kk)] = b''.join(parts[n] for n in sorted(parts))\n"
     "    self.send(200, b'<CompleteMultipartUploadResult/>')\n"
     "  def do_PUT(self):\n"
@@ -532,6 +533,7 @@ static const char fake_s3_py[] =
     "      uid, n = q['uploadId'][0], int(q['partNumber'][0])\n"
     "      if uid not in uploads: return self.err(404, 'NoSuchUpload', 'no such upload')\n"
     "      if 'parts' in b and n > 1: return self.err(500, 'InternalError', 'injected part failure')\n"
+    "      if 'slow' in b: time.sleep(0.3)\n"
     "      with lock: uploads[uid][2][n] = self.data\n"
     "      return self.send(200, headers=[('ETag', '\"%s\"' % hashlib.md5(self.data).hexdigest())])\n"
     "    objects[(b, k)] = self.data\n"
@@ -547,12 +549,12 @@ static const char fake_s3_py[] =
     "    b, k, q = self.route()\n"
     "    if 'uploads' in q:\n"
     "      pre = q.get('prefix', [''])[0]\n"
-    "      with lock: mine = sorted((kk, uid) for uid, (bb, kk, _) in uploads.items() if bb == b and kk.startswith(pre))\n"
+    "      with lock: mine = sorted((kk, uid) for uid, (bb, kk, _, _) in uploads.items() if bb == b and kk.startswith(pre))\n"
     "      if 'key-marker' in q: mine = [x for x in mine if x > (q['key-marker'][0], q.get('upload-id-marker', [''])[0])]\n"
     "      page, more = mine[:2], len(mine) > 2\n"
     "      x = '<ListMultipartUploadsResult><Bucket>%s</Bucket><IsTruncated>%s</IsTruncated>' % (b, 'true' if more else 'false')\n"
     "      if more: x += '<NextKeyMarker>%s</NextKeyMarker><NextUploadIdMarker>%s</NextUploadIdMarker>' % page[-1]\n"
-    "      for kk, uid in page: x += '<Upload><Key>%s</Key><UploadId>%s</UploadId></Upload>' % (kk, uid)\n"
+    "      for kk, uid in page: x += '<Upload><Key>%s</Key><UploadId>%s</UploadId><Initiated>%s</Initiated></Upload>' % (kk, uid, time.strftime('%Y-%m-%dT%H:%M:%S.000Z', uploads[uid][3]))\n"
     "      return self.send(200, (x + '</ListMultipartUploadsResult>').encode())\n"
     "    if (b, k) in objects: return self.send(200, objects[(b, k)])\n"
     "    self.err(404, 'NoSuchKey', 'no such key')\n"
@@ -691,6 +693,73 @@ TEST(s3_multipart_aborted_on_failure) {
   sl_s3_uploads_free(ups, n);
   /* An explicit abort of an upload that is gone is fine. */
   CHECK_OK(sl_s3_abort_upload(s, "ok", "data/whole.bin", "no-such-upload", &err));
+  unlink(path);
+  sl_s3_close(s);
+  fake_s3_stop(&f);
+}
+
+/* A process killed mid multipart upload leaves its parts; the next load's
+ * sl_s3_abort_uploads_before clears them (and only what began by then, under
+ * the prefix), so ListMultipartUploads is empty afterwards. */
+TEST(s3_orphan_uploads_aborted_after_kill) {
+  fake_s3 f;
+  CHECK(fake_s3_start(&f));
+  sl_aws_credentials cr = {.access_key_id = "AKFAKE", .secret_access_key = "SKFAKESECRET",
+                           .settings = {.multipart_threshold = 5u << 20, .part_size = 5u << 20}};
+  sl_error err;
+  sl_error_clear(&err);
+  char path[] = "/tmp/sl_mpk_XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  write_sized(path, (20u << 20) + 7); /* 5 parts, 300 ms each on a "slow" bucket */
+  fflush(NULL);
+  pid_t child = fork();
+  if (child == 0) {
+    sl_error e;
+    sl_error_clear(&e);
+    sl_s3 *cs = open_fake(&f, "127.0.0.1", &cr, &e);
+    _exit(cs && sl_s3_put_file(cs, "slow", "ds/pins/1.parquet", path, &e) == SL_OK ? 0 : 1);
+  }
+  CHECK(child > 0);
+  /* SIGKILL once a part is on its way: the upload is left open. */
+  bool parting = false;
+  for (int i = 0; i < 500 && !parting; i++) {
+    char *log = fake_s3_log(&f);
+    parting = count_lines(log, "?partNumber=") > 0;
+    free(log);
+    if (!parting) usleep(10000);
+  }
+  CHECK(parting);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WIFSIGNALED(status));
+  sl_s3 *s = open_fake(&f, "127.0.0.1", &cr, &err);
+  CHECK(s != NULL);
+  sl_s3_upload *ups = NULL;
+  size_t n = 0;
+  CHECK_OK(sl_s3_list_uploads(s, "slow", "ds/", &ups, &n, &err));
+  CHECK_INT(n, 1);
+  CHECK(n == 1 && ups[0].initiated > 0 && ups[0].initiated <= (int64_t)time(NULL));
+  sl_s3_uploads_free(ups, n);
+  /* An upload of another prefix stays; one begun after `before` too. */
+  CHECK(sl_s3_put_file(s, "parts-abortfails", "other/x.bin", path, &err) != SL_OK);
+  sl_error_clear(&err);
+  size_t aborted = 9;
+  CHECK_OK(sl_s3_abort_uploads_before(s, "slow", "ds/", (int64_t)time(NULL) - 3600, &aborted, &err));
+  CHECK_INT(aborted, 0);
+  CHECK_OK(sl_s3_abort_uploads_before(s, "slow", "ds/", (int64_t)time(NULL), &aborted, &err));
+  CHECK_INT(aborted, 1);
+  CHECK_OK(sl_s3_list_uploads(s, "slow", "", &ups, &n, &err));
+  CHECK_INT(n, 0);
+  sl_s3_uploads_free(ups, n);
+  CHECK_OK(sl_s3_list_uploads(s, "parts-abortfails", "other/", &ups, &n, &err));
+  CHECK_INT(n, 1);
+  sl_s3_uploads_free(ups, n);
+  /* A failing abort is the function's error (the load only logs it). */
+  sl_error_clear(&err);
+  CHECK(sl_s3_abort_uploads_before(s, "parts-abortfails", "other/", (int64_t)time(NULL), &aborted, &err) != SL_OK);
+  CHECK_CONTAINS(err.msg, "injected abort failure");
   unlink(path);
   sl_s3_close(s);
   fake_s3_stop(&f);

@@ -524,6 +524,30 @@ TEST(new_column_in_second_load_is_added) {
   env_done(&e);
 }
 
+/* A replace whose second load brings a new column: the ALTER must come before
+ * the chain is emptied (DuckDB fails the COMMIT of an ALTER after a DELETE
+ * of the same table in one transaction). */
+TEST(replace_with_a_new_column) {
+  env e;
+  env_init(&e, "replace_alter");
+  sl_table *t = simple_schema(&e, SL_WD_REPLACE);
+  env_open(&e);
+  sl_error err;
+  sl_package *p1 = events_pkg(&e, t, 0, 10, 1);
+  CHECK_OK(load_pkg(e.d, p1, e.s, NULL, true, &err));
+  col(e.s, t, "score", SL_T_DOUBLE);
+  sl_package *p2 = new_pkg(&e);
+  sl_job_writer *w = job(p2, "events", 0);
+  CHECK_OK(put(w, t, "id", VI(100), "score", VD(0.5), "_dlt_load_id", VS(sl_package_load_id(p2)), "_dlt_id",
+               VS("x1"), NULL));
+  CHECK_OK(sl_job_writer_close(w, NULL));
+  CHECK_MSG(load_pkg(e.d, p2, e.s, NULL, true, &err) == SL_OK, "%s", err.msg);
+  CHECK_STR(q(e.d, "SELECT count(*) || ' ' || score FROM events GROUP BY score"), "1 0.5");
+  sl_package_close(p1);
+  sl_package_close(p2);
+  env_done(&e);
+}
+
 /* ---- replace ------------------------------------------------------------------------------ */
 
 typedef struct users {

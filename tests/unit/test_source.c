@@ -185,6 +185,35 @@ TEST(yaml_write_disposition) {
   sl_source_free(s);
 }
 
+/* dlt's table_format: iceberg or hive, per resource or in resource_defaults,
+ * carried to the normalizer's hints (Athena reads it from the schema). */
+TEST(yaml_table_format) {
+  sl_error err;
+  sl_error_clear(&err);
+  CHECK(!yaml_source("resources:\n  - name: a\n    table_format: delta\n    file: a.jsonl\n", "/tmp", &err));
+  CHECK_CONTAINS(err.msg, "resource 'a': table_format must be iceberg or hive, not 'delta'");
+  CHECK_INT(err.line, 3);
+  CHECK(!yaml_source("resources:\n  - name: a\n    table_format: [iceberg]\n    file: a.jsonl\n", "/tmp", &err));
+  CHECK_CONTAINS(err.msg, "table_format");
+  sl_source *s = yaml_source("resource_defaults:\n  table_format: iceberg\n"
+                             "resources:\n  - name: a\n    file: a.jsonl\n"
+                             "  - name: b\n    table_format: hive\n    file: b.jsonl\n"
+                             "  - name: c\n    file: c.jsonl\n",
+                             "/tmp", &err);
+  CHECK(s != NULL);
+  sl_resource_hints h;
+  sl__resource_hints(s, sl_source_find(s, "a"), &h);
+  CHECK_STR(h.table_format, "iceberg");
+  sl__resource_hints(s, sl_source_find(s, "b"), &h);
+  CHECK_STR(h.table_format, "hive");
+  sl_source_free(s);
+  s = yaml_source("resources:\n  - name: c\n    file: c.jsonl\n", "/tmp", &err);
+  CHECK(s != NULL);
+  sl__resource_hints(s, sl_source_find(s, "c"), &h);
+  CHECK(h.table_format == NULL);
+  sl_source_free(s);
+}
+
 TEST(yaml_defaults_and_hints) {
   sl_error err;
   sl_error_clear(&err);
