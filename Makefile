@@ -4,6 +4,7 @@
 #   make demo     installs what is missing, builds, runs the main job
 #   make bench    builds and runs the benchmarks (bench/)
 #   make fuzz     builds the libFuzzer targets and runs each for FUZZ_SECONDS
+#   make valgrind the end-to-end run under valgrind, long form (make test has the short one)
 #   make install PREFIX=/usr/local
 SHELL := /bin/bash
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -13,7 +14,7 @@ CMAKE ?= cmake
 CTEST ?= ctest
 SHARED ?= $(abspath ../shared)
 
-.PHONY: all deps release asan test test-release test-asan demo bench fuzz install clean
+.PHONY: all deps release asan test test-release test-asan demo bench fuzz valgrind install clean
 
 all: release
 
@@ -53,6 +54,9 @@ fuzz: deps
 	@CC=clang $(CMAKE) -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON -DSLUICE_SANITIZE=ON -DSLUICE_SHARED_DIR=$(SHARED) >/dev/null
 	@$(CMAKE) --build build/fuzz -j $(JOBS)
 	@bash tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
+
+valgrind: release
+	@VG_LONG=1 SLUICE=$(CURDIR)/build/release/sluice SL_SOURCE_DIR=$(CURDIR) bash tests/scenarios/valgrind.sh
 
 install: release
 	@$(CMAKE) --install build/release --prefix $(PREFIX)

@@ -33,7 +33,7 @@ say() { echo "deps: $*" >&2; }
 
 # ---- Debian packages -----------------------------------------------------------
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libyaml-dev libssl-dev
-      zlib1g-dev libmicrohttpd-dev clang libclang-rt-dev python3 nodejs npm)
+      zlib1g-dev libmicrohttpd-dev clang libclang-rt-dev python3 nodejs npm valgrind)
 [ "$want_bench" = 1 ] && pkgs+=(libjson-c-dev libjansson-dev libcjson-dev bc time curl)
 [ "$want_browser" = 1 ] && pkgs+=(chromium chromium-driver)
 
