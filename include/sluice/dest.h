@@ -109,13 +109,25 @@ typedef struct sl_duckdb_options {
   const char *staging_dataset; /* default "<dataset>_staging" */
   uint64_t memory_limit_mb; /* 0: DuckDB default */
   unsigned threads;         /* 0: DuckDB default */
+  uint64_t rows_per_transaction; /* 0: SL_DUCKDB_ROWS_PER_TRANSACTION (below) */
 } sl_duckdb_options;
+
+/* A package of more rows than this is loaded in several transactions (see
+ * below), so that a load's memory stays flat whatever its size. */
+#define SL_DUCKDB_ROWS_PER_TRANSACTION 250000
 
 /* SL_LOCKED when another process has the file open (DuckDB allows one
  * writer), SL_DESTINATION for any other failure to open. Loading: one
  * transaction per package (DDL, the appender, merge SQL, system rows); merge
  * goes through tables in the staging dataset, made and dropped in that same
- * transaction. Names are always "catalog"."schema"."table", quoted. */
+ * transaction. A package of more than rows_per_transaction rows is appended
+ * in several transactions, each committing its jobs together with a row per
+ * job in "<dataset>"."_sluice_load_progress"; a load resumed after a kill
+ * skips the jobs recorded there, and the last transaction holds the merges,
+ * the system rows and the _dlt_loads row, so every row still lands exactly
+ * once (rows of such a package become visible before its _dlt_loads row, as
+ * with dlt's job-by-job loads). Names are always "catalog"."schema"."table",
+ * quoted. */
 sl_dest *sl_duckdb_open(const sl_duckdb_options *opts, sl_error *err);
 
 /* Run SQL on the DuckDB destination with the dataset as the default schema;

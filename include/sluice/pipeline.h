@@ -61,6 +61,8 @@ typedef struct sl_pipeline_options {
   uint64_t duckdb_memory_limit_mb; /* DuckDB's memory_limit (0: [destination.duckdb] memory_limit_mb,
                                       else DuckDB's default, 80% of RAM) */
   unsigned duckdb_threads;   /* DuckDB's threads (0: [destination.duckdb] threads, else its default) */
+  uint64_t duckdb_rows_per_transaction; /* 0: [destination.duckdb] rows_per_transaction, else
+                                           SL_DUCKDB_ROWS_PER_TRANSACTION (sluice/dest.h) */
   int progress;              /* 0 default ([pipeline] progress: "bar" on a terminal, else
                                 "log"), 1 log lines on stdout, 2 bar, -1 none (sluice/progress.h) */
 } sl_pipeline_options;

@@ -507,6 +507,7 @@ sl_dest *sl_duckdb_open(const sl_duckdb_options *opts, sl_error *err) {
   }
   d->memory_limit_mb = opts->memory_limit_mb;
   d->threads = opts->threads;
+  d->txn_rows = opts->rows_per_transaction ? opts->rows_per_transaction : SL_DUCKDB_ROWS_PER_TRANSACTION;
   duckdb_config cfg = NULL;
   char *open_err = NULL, opt[64];
   if (duckdb_create_config(&cfg) == DuckDBError) {
@@ -594,6 +595,32 @@ sl_dest *sl_duckdb_open(const sl_duckdb_options *opts, sl_error *err) {
     return NULL;
   }
   return &d->base;
+}
+
+/* Close and re-attach the database file (no transaction open): DuckDB keeps
+ * the row group metadata of every table it has written to in memory while
+ * the file stays attached (~7 bytes a row: 70 MB after 10 M rows), and
+ * reads it back lazily once re-attached, so a long load re-attaches between
+ * its transactions to stay flat. */
+sl_status sl__ddb_reattach(sl_duckdb *d, sl_error *err) {
+  if (!strcmp(d->path, ":memory:")) return SL_OK;
+  sl_buf *b = &d->sql;
+  sl_buf_reset(b);
+  sl_status st = sl_buf_puts(b, "USE memory; DETACH ");
+  if (!st) st = sl__sql_ident(b, d->catalog);
+  if (!st) st = sl_buf_puts(b, "; ATTACH ");
+  if (!st) st = sl__sql_string(b, d->path);
+  if (!st) st = sl_buf_puts(b, " AS ");
+  if (!st) st = sl__sql_ident(b, d->catalog);
+  if (!st) st = sl_buf_printf(b, " (ROW_GROUP_SIZE %d); USE ", DDB_ROW_GROUP_SIZE);
+  if (!st) st = sl__sql_ident(b, d->catalog);
+  if (st) return sl_error_set(err, SL_NOMEM, "out of memory");
+  st = sl__ddb_exec_buf(d, err);
+#ifdef __GLIBC__
+  /* What the detach freed is scattered through the heap: give it back. */
+  malloc_trim(0);
+#endif
+  return st;
 }
 
 /* ---- memory trace (SLUICE_DDB_MEMTRACE) ------------------------------------------------ */

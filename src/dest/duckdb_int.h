@@ -43,6 +43,7 @@ typedef struct sl_duckdb {
   bool files_closed; /* enable_external_access is off: a user's SQL reaches no file */
   uint64_t memory_limit_mb; /* as opened; 0: each load sets one to fit its widest table */
   unsigned threads;         /* as opened; 0: loads run on one thread */
+  uint64_t txn_rows;        /* rows of a package's jobs per transaction (never 0) */
   bool load_tuned;          /* those load settings are made */
 } sl_duckdb;
 
@@ -64,6 +65,7 @@ typedef struct sl__ddb_param {
 #define SL_PI(x) ((sl__ddb_param){NULL, (x), true})
 /* Prepared statement with parameters; when out is given, the first column of
  * the first row as text (*out NULL when no row or NULL). */
+sl_status sl__ddb_reattach(sl_duckdb *d, sl_error *err);
 sl_status sl__ddb_run(sl_duckdb *d, const char *sql, const sl__ddb_param *params, size_t n,
                       char **out, sl_error *err);
 

@@ -1,9 +1,23 @@
 /* Loading a package into DuckDB: every job of the package, the write
  * dispositions (append, replace of a whole table chain, merge by
  * delete-insert or upsert through staging tables), and dlt's _dlt_loads,
- * _dlt_version and _dlt_pipeline_state rows, all in ONE transaction. Killed
- * at any instant, the database has the package entirely or not at all; a
- * load id already in _dlt_loads is never loaded again. */
+ * _dlt_version and _dlt_pipeline_state rows, in ONE transaction for a
+ * package of up to rows_per_transaction rows. Killed at any instant, the
+ * database has such a package entirely or not at all; a load id already in
+ * _dlt_loads is never loaded again.
+ *
+ * A bigger package is split at job boundaries: DuckDB keeps per-row
+ * bookkeeping of a transaction's inserts until COMMIT (~20 bytes a row of
+ * heap, see bench/pipeline/README.md), so one transaction would grow with the
+ * package. Each intermediate transaction commits its jobs' rows together
+ * with one PROGRESS_TABLE row per job (load id, job, staging sequence), so
+ * a load resumed after a kill skips exactly the jobs already in and goes on
+ * from the same sequence; replace empties the chain in the first
+ * transaction only; merges append to staging tables that live until the
+ * last transaction, which runs the merges, the system rows, _dlt_loads and
+ * removes the load's progress rows. Between two transactions the file is
+ * re-attached (sl__ddb_reattach): DuckDB would otherwise keep the metadata of
+ * every row group written, and the load would still grow. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +33,9 @@
 #define RN_COL "__sl_rn"
 #define KEEP_TABLE "__sl_keep" /* temp: _dlt_id of the root rows a merge keeps */
 #define KEEP_PREFIX "__sl_keep_" /* temp, per chain table, when row ids repeat (see below) */
+#define PROGRESS_TABLE "_sluice_load_progress" /* jobs committed of a split load */
+
+void sl__crash_point(const char *point); /* SLUICE_TEST_CRASH (src/pipeline/crash.c) */
 
 static const char *const job_folder[] = {"new_jobs", "started_jobs", "completed_jobs", "failed_jobs"};
 
@@ -27,6 +44,7 @@ typedef struct job {
   sl_job_state state; /* the folder it is in */
   char *table;
   uint64_t rows;
+  bool done; /* committed by an earlier transaction of this load (PROGRESS_TABLE) */
 } job;
 
 typedef struct load_ctx {
@@ -40,6 +58,10 @@ typedef struct load_ctx {
   size_t nroots;
   sl_table **chain; /* scratch: a root's descendants */
   bool staging_ready;
+  bool resumed;      /* some jobs were committed by an earlier, interrupted, run */
+  bool split;        /* this run committed jobs before the last transaction */
+  size_t txn_first;  /* first job of the open transaction */
+  uint64_t txn_rows; /* rows appended in the open transaction */
   int64_t seq;
   bool sql_failed;
   uint64_t rows;
@@ -152,7 +174,7 @@ static sl_status gather_jobs(load_ctx *c, sl_error *err) {
     }
     c->jobs = v;
     for (size_t i = 0; i < n; i++) {
-      c->jobs[c->njobs++] = (job){names[i], (sl_job_state)js, NULL, 0};
+      c->jobs[c->njobs++] = (job){names[i], (sl_job_state)js, NULL, 0, false};
       names[i] = NULL;
     }
     sl_package_list_free(names, n);
@@ -197,7 +219,7 @@ static sl_status ensure_table(load_ctx *c, const char *schema, const sl_table *t
   size_t ncreate = njc;
   for (size_t i = 0; i < t->ncolumns; i++) ncreate += !t->columns[i].incomplete;
   if (ncreate == 0) return SL_OK; /* no column with a type yet: nothing to create */
-  if (!dt->exists || (staging && !dt->fresh)) {
+  if (!dt->exists || (staging && !dt->fresh && !c->resumed)) {
     /* Columns: the schema's (in its order), then job columns it lacks. */
     sql_begin(c);
     S(c, staging ? "CREATE OR REPLACE TABLE " : "CREATE TABLE ");
@@ -239,8 +261,10 @@ static sl_status ensure_table(load_ctx *c, const char *schema, const sl_table *t
     dt->fresh = staging;
     return SL_OK;
   }
-  /* Existing table: add what it lacks. NOT NULL cannot be added to a column
-   * of existing rows, so new columns are nullable (as dlt does). */
+  /* Existing table (a resumed load's staging table too): add what it lacks.
+   * NOT NULL cannot be added to a column of existing rows, so new columns
+   * are nullable (as dlt does). */
+  if (staging) dt->fresh = true;
   for (size_t i = 0; i < t->ncolumns + njc; i++) {
     const char *name = i < t->ncolumns ? t->columns[i].name : jc[i - t->ncolumns].name;
     if (i < t->ncolumns && t->columns[i].incomplete) continue;
@@ -855,6 +879,122 @@ static sl_status tune_for_load(sl_duckdb *d, const sl_schema *schema, sl_error *
   return st;
 }
 
+/* ---- a load in several transactions ------------------------------------------------- */
+
+/* The jobs an interrupted run of this load committed, and where the staging
+ * sequence stood; their staging tables are this load's (kept, not remade). */
+static sl_status read_progress(load_ctx *c, sl_error *err) {
+  sl__ddb_table *pt;
+  sl_status st = sl__ddb_table_get(c->d, c->d->base.dataset, PROGRESS_TABLE, &pt, err);
+  if (st || !pt->exists) return st;
+  char *jobs = NULL, *seq = NULL;
+  sl__ddb_param p[] = {SL_PS(c->req->load_id)};
+  sql_begin(c);
+  S(c, "SELECT string_agg(\"job\", chr(10)) FROM ");
+  ST(c, c->d->base.dataset, PROGRESS_TABLE);
+  S(c, " WHERE \"load_id\" = ?");
+  if (c->sql_failed) return sl_error_set(err, SL_NOMEM, "out of memory building SQL");
+  if ((st = sl__ddb_run(c->d, c->d->sql.data, p, 1, &jobs, err))) return st;
+  if (!jobs || !*jobs) {
+    free(jobs);
+    return SL_OK;
+  }
+  sql_begin(c);
+  S(c, "SELECT CAST(max(\"seq\") AS BIGINT) FROM ");
+  ST(c, c->d->base.dataset, PROGRESS_TABLE);
+  S(c, " WHERE \"load_id\" = ?");
+  if (c->sql_failed) st = sl_error_set(err, SL_NOMEM, "out of memory building SQL");
+  if (!st) st = sl__ddb_run(c->d, c->d->sql.data, p, 1, &seq, err);
+  if (!st) {
+    c->resumed = true;
+    c->seq = seq ? strtoll(seq, NULL, 10) : 0;
+    size_t ndone = 0;
+    for (char *line = jobs, *next; line && *line; line = next) {
+      next = strchr(line, '\n');
+      if (next) *next++ = '\0';
+      for (size_t i = 0; i < c->njobs; i++)
+        if (!c->jobs[i].done && !strcmp(c->jobs[i].name, line)) c->jobs[i].done = true, ndone++;
+    }
+    SL_INFO("package %s was partly loaded by an earlier run: %zu of its %zu jobs are in; loading the rest",
+            c->req->load_id, ndone, c->njobs);
+    /* Every staging table of the package's merge chains holds this load's rows. */
+    for (size_t i = 0; i < c->nroots && !st; i++) {
+      if (!is_merge(c->roots[i]) || sl_table_is_system(c->roots[i])) continue;
+      size_t n = chain_of(c, c->roots[i]);
+      for (size_t k = 0; k < n && !st; k++) {
+        sl__ddb_table *dt;
+        st = sl__ddb_table_get(c->d, c->d->staging, c->chain[k]->name, &dt, err);
+        if (!st && dt->exists) dt->fresh = true;
+      }
+    }
+  }
+  free(jobs);
+  free(seq);
+  return st;
+}
+
+/* Commit the open transaction's jobs with their progress rows, and open the next. */
+static sl_status commit_part(load_ctx *c, size_t upto, sl_error *err) {
+  sl_status st;
+  if (!c->split && !c->resumed) {
+    sql_begin(c);
+    S(c, "CREATE TABLE IF NOT EXISTS ");
+    ST(c, c->d->base.dataset, PROGRESS_TABLE);
+    S(c, " (\"load_id\" VARCHAR NOT NULL, \"job\" VARCHAR NOT NULL, \"seq\" BIGINT NOT NULL, "
+         "\"inserted_at\" TIMESTAMP WITH TIME ZONE NOT NULL)");
+    if ((st = sql_run(c, err))) return st;
+  }
+  for (size_t i = c->txn_first; i < upto; i++) {
+    if (c->jobs[i].done) continue;
+    sql_begin(c);
+    S(c, "INSERT INTO ");
+    ST(c, c->d->base.dataset, PROGRESS_TABLE);
+    S(c, " VALUES (?, ?, ?, now())");
+    if (c->sql_failed) return sl_error_set(err, SL_NOMEM, "out of memory building SQL");
+    sl__ddb_param p[] = {SL_PS(c->req->load_id), SL_PS(c->jobs[i].name), SL_PI(c->seq)};
+    if ((st = sl__ddb_run(c->d, c->d->sql.data, p, 3, NULL, err))) return st;
+  }
+  sl__ddb_memtrace(c->d, "part-commit", c->rows);
+  if ((st = sl__ddb_exec(c->d, "COMMIT", err))) return st;
+  sl__crash_point("load_part");
+  SL_DEBUG("package %s: jobs %zu-%zu committed (%llu rows); %zu more to load", c->req->load_id,
+           c->txn_first + 1, upto, (unsigned long long)c->txn_rows, c->njobs - upto);
+  c->split = true;
+  c->txn_first = upto;
+  c->txn_rows = 0;
+  if ((st = sl__ddb_reattach(c->d, err))) return st;
+  sl__ddb_memtrace(c->d, "reattached", c->rows);
+  return sl__ddb_exec(c->d, "BEGIN TRANSACTION", err);
+}
+
+/* In the last transaction: the load's progress rows go, and the table when empty. */
+static sl_status end_progress(load_ctx *c, sl_error *err) {
+  if (!c->split && !c->resumed) return SL_OK;
+  sql_begin(c);
+  S(c, "DELETE FROM ");
+  ST(c, c->d->base.dataset, PROGRESS_TABLE);
+  S(c, " WHERE \"load_id\" = ?");
+  if (c->sql_failed) return sl_error_set(err, SL_NOMEM, "out of memory building SQL");
+  sl__ddb_param p[] = {SL_PS(c->req->load_id)};
+  char *left = NULL;
+  sl_status st = sl__ddb_run(c->d, c->d->sql.data, p, 1, NULL, err);
+  if (!st) {
+    sql_begin(c);
+    S(c, "SELECT CAST(count(*) AS BIGINT) FROM ");
+    ST(c, c->d->base.dataset, PROGRESS_TABLE);
+    st = c->sql_failed ? sl_error_set(err, SL_NOMEM, "out of memory building SQL")
+                       : sl__ddb_run(c->d, c->d->sql.data, NULL, 0, &left, err);
+  }
+  if (!st && left && !strcmp(left, "0")) {
+    sql_begin(c);
+    S(c, "DROP TABLE ");
+    ST(c, c->d->base.dataset, PROGRESS_TABLE);
+    st = sql_run(c, err);
+  }
+  free(left);
+  return st;
+}
+
 static sl_status load_jobs(load_ctx *c, sl_error *err) {
   const char *ds = c->d->base.dataset;
   sl_status st;
@@ -862,10 +1002,12 @@ static sl_status load_jobs(load_ctx *c, sl_error *err) {
   S(c, "CREATE SCHEMA IF NOT EXISTS ");
   ST(c, ds, NULL);
   if ((st = sql_run(c, err)) || (st = sl__ddb_create_system_tables(c->d, err))) return st;
-  /* Roots first: replace empties whole chains before any row arrives. */
+  /* Roots first: replace empties whole chains before any row arrives (once:
+   * a resumed load did it in its first transaction). */
   for (size_t i = 0; i < c->nroots; i++) {
     sl_table *root = c->roots[i];
     if (root->write_disposition == SL_WD_REPLACE && !sl_table_is_system(root)) {
+      if (c->resumed) continue;
       if ((st = replace_chain(c, root, err))) return st;
     } else if (is_merge(root) && !c->staging_ready) {
       sql_begin(c);
@@ -877,6 +1019,8 @@ static sl_status load_jobs(load_ctx *c, sl_error *err) {
   }
   for (size_t i = 0; i < c->njobs; i++) {
     job *j = &c->jobs[i];
+    if (j->done) continue;
+    if (c->txn_rows >= c->d->txn_rows && (st = commit_part(c, i, err))) return st;
     sl_table *t = sl_schema_find_table(c->schema, j->table);
     sl_table *root = sl_schema_root_of(c->schema, t);
     bool staged = is_merge(root) && !sl_table_is_system(root);
@@ -904,7 +1048,9 @@ static sl_status load_jobs(load_ctx *c, sl_error *err) {
       return st;
     }
     c->t_append += now_s() - t0;
+    sl__crash_point("ddb_job");
     c->rows += rows;
+    c->txn_rows += rows;
     sl__ddb_memtrace(c->d, t->name, c->rows);
     SL_DEBUG("loaded %llu rows of %s into %s.%s", (unsigned long long)rows, j->name,
              staged ? c->d->staging : ds, t->name);
@@ -918,6 +1064,7 @@ static sl_status load_jobs(load_ctx *c, sl_error *err) {
   if ((st = drop_staging(c, err))) return st;
   if (c->req->schema_changed && (st = store_version(c, err))) return st;
   if (c->req->state_json && (st = store_state(c, err))) return st;
+  if ((st = end_progress(c, err))) return st;
   return store_load(c, err);
 }
 
@@ -962,13 +1109,16 @@ sl_status sl__ddb_load_package(sl_dest *dst, sl_package *pkg, sl_schema *schema,
     if (!seen) c.roots[c.nroots++] = root;
   }
   sl__ddb_cache_clear(d);
-  if ((st = tune_for_load(d, schema, err)) || (st = sl__ddb_exec(d, "BEGIN TRANSACTION", err))) goto out;
+  if ((st = read_progress(&c, err)) || (st = tune_for_load(d, schema, err)) ||
+      (st = sl__ddb_exec(d, "BEGIN TRANSACTION", err)))
+    goto out;
   sl__ddb_memtrace(d, "begin", 0);
   double t0 = now_s();
   st = load_jobs(&c, err);
   double t1 = now_s();
   sl__ddb_memtrace(d, "pre-commit", c.rows);
   if (!st) st = sl__ddb_exec(d, "COMMIT", err);
+  if (!st) sl__crash_point("ddb_committed");
   sl__ddb_memtrace(d, "post-commit", c.rows);
   if (!st)
     SL_INFO("package %s: %llu rows from %zu jobs in %.2f s (append %.2f s, merge %.2f s, commit %.2f s)",
@@ -977,6 +1127,9 @@ sl_status sl__ddb_load_package(sl_dest *dst, sl_package *pkg, sl_schema *schema,
   if (st) {
     sl_error ignore;
     sl__ddb_exec(d, "ROLLBACK", &ignore);
+    if (c.split || c.resumed)
+      SL_WARN("package %s: the jobs committed before this error stay in and are not loaded again; "
+              "the next run loads the rest", req->load_id);
     sl_error_prefix(err, "loading package %s", req->load_id);
   }
   sl__ddb_cache_clear(d);

@@ -327,6 +327,9 @@ sl_pipeline *sl_pipeline_open(const sl_pipeline_options *o, sl_error *err) {
   p->duckdb_threads = o->duckdb_threads
                           ? o->duckdb_threads
                           : (unsigned)setting_size(p, "destination.duckdb.threads", NULL, 0);
+  p->duckdb_txn_rows = o->duckdb_rows_per_transaction
+                           ? o->duckdb_rows_per_transaction
+                           : setting_size(p, "destination.duckdb.rows_per_transaction", NULL, 0);
   p->keep_packages = o->keep_packages > 0 ||
                      !sl_config_get_bool(p->cfg, "load.delete_completed_jobs", true);
 
@@ -532,7 +535,8 @@ sl_status sl__pipeline_dest(sl_pipeline *p, bool create, sl_error *err) {
   if (!create && strcmp(p->duckdb_path, ":memory:") != 0 && !file_exists(p->duckdb_path))
     return sl_error_set(err, SL_NOT_FOUND, "the destination %s does not exist yet", p->duckdb_path);
   sl_duckdb_options o = {.path = p->duckdb_path, .dataset = p->dataset,
-                         .memory_limit_mb = p->duckdb_memory_mb, .threads = p->duckdb_threads};
+                         .memory_limit_mb = p->duckdb_memory_mb, .threads = p->duckdb_threads,
+                         .rows_per_transaction = p->duckdb_txn_rows};
   if (create && strcmp(p->duckdb_path, ":memory:") != 0 && !file_exists(p->duckdb_path)) {
     /* DuckDB killed while it creates a file leaves one it cannot open again:
      * create it under a temporary name, close it cleanly, then rename. */

@@ -17,6 +17,7 @@ struct sl_pipeline {
   uint64_t extract_max, job_max;
   uint64_t duckdb_memory_mb; /* DuckDB memory_limit in MB, 0: its default */
   unsigned duckdb_threads;   /* 0: DuckDB's default */
+  uint64_t duckdb_txn_rows;  /* 0: SL_DUCKDB_ROWS_PER_TRANSACTION */
   bool keep_packages;
   int progress;      /* sl_progress_mode ([pipeline] progress) */
   double log_period; /* [pipeline] log_period, seconds (0: 1 s) */

@@ -3,6 +3,8 @@
 # append, replace and merge resources) is killed with SIGKILL at random
 # instants, picked uniformly over the measured time of an uninterrupted run
 # (extract, normalize, load), and at the stage boundaries (SLUICE_TEST_CRASH);
+# for DuckDB, every other trial loads with rows_per_transaction = 1 (a
+# package split into a transaction per job, with kills between them too);
 # each killed run is re-run until it completes (killed again on the way, at
 # random), then every table must equal an uninterrupted run's: the row count
 # and a hash of the rows without _dlt_load_id/_dlt_id/_dlt_parent_id/_dlt_root_id.
@@ -110,8 +112,10 @@ query_result_bucket = "s3://lake/results/"
 TOML
 fi
 # A fresh project per trial; for Athena also a fresh dataset and S3 prefix.
-new_project() { # dir
+# "split": DuckDB commits each job of a package in its own transaction.
+new_project() { # dir [split]
   cp -r "$tmpl" "$1"
+  [ "${2:-}" = split ] && printf '[destination.duckdb]\nrows_per_transaction = 1\n' >> "$1/.sluice/config.toml"
   local ds=kill_$(basename "$1")
   sed -i "s/^\[pipeline\]\$/&\ndataset_name = \"$ds\"/" "$1/sluice.toml"
   sed -i "s|s3://lake/DATASET|s3://lake/$ds|" "$1/.sluice/config.toml"
@@ -189,13 +193,18 @@ finished=0
 inflight=0
 multipart=0
 trials=0
+splits=0
 compare() { # dir label
   local got
   got=$(hashes "$1")
-  if [ "$got" = "$REF" ] && [ "$(loads "$1")" = 1 ]; then
+  # A split load removes its progress table when it ends.
+  local progress=0
+  [ "$DEST" = duckdb ] &&
+    progress=$(sq "$1" "SELECT count(*) FROM information_schema.tables WHERE table_name = '_sluice_load_progress'" | tail -n 1)
+  if [ "$got" = "$REF" ] && [ "$(loads "$1")" = 1 ] && [ "$progress" = 0 ]; then
     ok
   else
-    bad "$2: tables differ from the uninterrupted run (loads: $(loads "$1"))"
+    bad "$2: tables differ from the uninterrupted run (loads: $(loads "$1"), progress tables left: $progress)"
     diff <(echo "$REF") <(echo "$got") >&2
   fi
 }
@@ -247,14 +256,16 @@ PER_TRIAL=1
 while [ $landed -lt "$KILLS" ] && [ $trials -lt $((KILLS * 3)) ]; do
   trials=$((trials + 1))
   d=$WORK/t$trials
-  new_project "$d"
+  split=
+  [ "$DEST" = duckdb ] && [ $((trials % 2)) -eq 0 ] && split=split && splits=$((splits + 1))
+  new_project "$d" $split
   TRAIL=
   MODE=
   for _ in $(seq 1 $((RANDOM % 3 + PER_TRIAL))); do
     kill_once "$d" "$MODE"
     [ "$MODE" = done ] && break
   done
-  finish "$d" "$MODE" "trial $trials" && compare "$d" "trial $trials (kills at$TRAIL; SEED=$SEED)"
+  finish "$d" "$MODE" "trial $trials" && compare "$d" "trial $trials${split:+ (split)} (kills at$TRAIL; SEED=$SEED)"
   rm -rf "$d" "$d".*
 done
 
@@ -283,23 +294,30 @@ if [ "$DEST" = athena ]; then
 fi
 
 # ---- kills at the stage boundaries ---------------------------------------------------------
-POINTS="extract_record:100 extract_commit:1 normalize_file:3 normalize_commit:1 load_begin:1 load_commit:1 load_local:1"
+POINTS="extract_record:100 extract_commit:1 normalize_file:3 normalize_commit:1 load_begin:1 load_commit:1 load_local:1
+        load_part:1 load_part:6 load_commit:1/split"
 [ "$DEST" = athena ] && POINTS="athena_stmt:30 load_local:1"
 points=0
 for point in $POINTS; do
-  d=$WORK/p_${point/:/_}
-  new_project "$d"
+  split=
+  case "$point" in load_part:*) split=split ;; */split) split=split point=${point%/split} ;; esac
+  d=$WORK/p_${point/:/_}$split
+  new_project "$d" $split
   (cd "$d" && SLUICE_TEST_CRASH=$point exec "$SLUICE" -q run . > /dev/null 2>&1) &
   wait $! 2> /dev/null
   rc=$?
   st=$(stage_of "$d")
   if [ $rc -eq 137 ]; then points=$((points + 1)); else bad "$point: not killed (exit $rc)"; fi
-  finish "$d" "$(next_mode "$st")" "$point" && compare "$d" "crash at $point (stage $st)"
+  if [ "${point%%:*}" = load_part ]; then # killed between two parts: the first jobs are in, recorded
+    in=$(sq "$d" "SELECT count(*) FROM _sluice_load_progress" | tail -n 1)
+    if [ "${in:-0}" -ge 1 ] 2>/dev/null; then ok; else bad "$point: no committed part recorded ($in)"; fi
+  fi
+  finish "$d" "$(next_mode "$st")" "$point" && compare "$d" "crash at $point${split:+ (split)} (stage $st)"
   rm -rf "$d" "$d".*
 done
 
 echo "kills: $landed (extract ${STAGES[extract]:-0}, normalize ${STAGES[normalize]:-0}, load ${STAGES[load]:-0})"
-echo "  in $trials trials; $finished more came after the run's work was done; $points crash points"
+echo "  in $trials trials ($splits with a transaction per job); $finished more came after the run's work was done; $points crash points"
 [ "$DEST" = athena ] && echo "  with an Athena query in flight: $inflight; during a multipart upload: $multipart"
 if [ $landed -ge "$KILLS" ]; then ok; else bad "only $landed kills landed while the run worked (want $KILLS)"; fi
 if [ "$DEST" = athena ] && [ $inflight -lt 1 ]; then bad "no kill with an Athena query in flight"; fi
