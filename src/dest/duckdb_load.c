@@ -857,24 +857,27 @@ static sl_status store_load(load_ctx *c, sl_error *err) {
 #define LOAD_MEMORY_MIN_MB 32
 
 static sl_status tune_for_load(sl_duckdb *d, const sl_schema *schema, sl_error *err) {
-  if (d->load_tuned) return SL_OK;
   char sql[96];
   sl_status st = SL_OK;
   if (!d->memory_limit_mb) {
     /* Every table a transaction appends to keeps its own partly filled row
      * group pinned, so the share is summed over the schema's tables (a
      * Pinterest package has ~100): the limit grows with the schema, never
-     * with the number of rows. */
+     * with the number of rows. Raised again when a later load of the same
+     * connection brings a bigger schema (a pending package, then a new one). */
     uint64_t cols = 0;
     for (size_t i = 0; i < schema->ntables; i++) cols += schema->tables[i]->ncolumns + 1;
     uint64_t mb = LOAD_MEMORY_BASE_MB + cols * LOAD_MEMORY_PER_COLUMN_KB / 1024;
     if (mb < LOAD_MEMORY_MIN_MB) mb = LOAD_MEMORY_MIN_MB;
-    snprintf(sql, sizeof sql, "SET memory_limit = '%lluMB'", (unsigned long long)mb);
-    SL_DEBUG("load: memory_limit %llu MB for %zu tables of %llu columns in all",
-             (unsigned long long)mb, schema->ntables, (unsigned long long)cols);
-    st = sl__ddb_exec(d, sql, err);
+    if (mb > d->load_memory_mb) {
+      snprintf(sql, sizeof sql, "SET memory_limit = '%lluMB'", (unsigned long long)mb);
+      SL_DEBUG("load: memory_limit %llu MB for %zu tables of %llu columns in all",
+               (unsigned long long)mb, schema->ntables, (unsigned long long)cols);
+      st = sl__ddb_exec(d, sql, err);
+      if (!st) d->load_memory_mb = mb;
+    }
   }
-  if (!st && !d->threads) st = sl__ddb_exec(d, "SET threads = 1", err);
+  if (!st && !d->threads && !d->load_tuned) st = sl__ddb_exec(d, "SET threads = 1", err);
   if (!st) d->load_tuned = true;
   return st;
 }
