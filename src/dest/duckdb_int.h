@@ -46,6 +46,7 @@ typedef struct sl_duckdb {
   uint64_t txn_rows;        /* rows of a package's jobs per transaction (never 0) */
   bool load_tuned;          /* those load settings are made */
   uint64_t load_memory_mb;  /* the memory_limit a load set (0: none yet) */
+  unsigned load_memory_boost; /* that limit is shifted left by this after an out-of-memory */
 } sl_duckdb;
 
 /* "catalog"."schema"."table" (or "catalog"."schema" when table is NULL). */

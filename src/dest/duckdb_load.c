@@ -869,6 +869,7 @@ static sl_status tune_for_load(sl_duckdb *d, const sl_schema *schema, sl_error *
     for (size_t i = 0; i < schema->ntables; i++) cols += schema->tables[i]->ncolumns + 1;
     uint64_t mb = LOAD_MEMORY_BASE_MB + cols * LOAD_MEMORY_PER_COLUMN_KB / 1024;
     if (mb < LOAD_MEMORY_MIN_MB) mb = LOAD_MEMORY_MIN_MB;
+    mb <<= d->load_memory_boost;
     if (mb > d->load_memory_mb) {
       snprintf(sql, sizeof sql, "SET memory_limit = '%lluMB'", (unsigned long long)mb);
       SL_DEBUG("load: memory_limit %llu MB for %zu tables of %llu columns in all",
@@ -1084,8 +1085,33 @@ static sl_status complete_jobs(sl_package *pkg, sl_error *err) {
   return st;
 }
 
+static sl_status load_package_once(sl_dest *dst, sl_package *pkg, sl_schema *schema,
+                                   const sl_load_request *req, sl_error *err);
+
+/* DuckDB's error for a memory_limit too small for the statement. */
+static bool out_of_memory(const sl_error *err) {
+  return err && (strstr(err->msg, "Out of Memory") || strstr(err->msg, "memory limit"));
+}
+
+/* The memory_limit a load sets is an estimate (COMMIT into existing wide
+ * tables pins a block per column of each side); when DuckDB finds it too
+ * small, the transaction is rolled back and the load is retried with twice
+ * the limit, up to 8 times it. A limit the user configured is never raised. */
 sl_status sl__ddb_load_package(sl_dest *dst, sl_package *pkg, sl_schema *schema,
                                const sl_load_request *req, sl_error *err) {
+  sl_duckdb *d = (sl_duckdb *)dst;
+  for (;;) {
+    sl_status st = load_package_once(dst, pkg, schema, req, err);
+    if (!st || d->memory_limit_mb || d->load_memory_boost >= 3 || !out_of_memory(err)) return st;
+    d->load_memory_boost++;
+    SL_WARN("package %s: DuckDB ran out of its memory_limit; loading again with %u times the limit",
+            req->load_id, 1u << d->load_memory_boost);
+    sl_error_clear(err);
+  }
+}
+
+static sl_status load_package_once(sl_dest *dst, sl_package *pkg, sl_schema *schema,
+                                   const sl_load_request *req, sl_error *err) {
   sl_duckdb *d = (sl_duckdb *)dst;
   if (!pkg || !schema || !req || !req->load_id)
     return sl_error_set(err, SL_INVALID_ARG, "load_package needs a package, a schema and a load id");
