@@ -122,7 +122,9 @@ typedef enum sl_http_decision {
   SL_HTTP_ACCEPT,      /* deliver the body through on_body */
   SL_HTTP_RETRY,       /* retry with backoff (counts as an attempt) */
   SL_HTTP_IGNORE,      /* done, successfully, body discarded (on_done gets SL_OK) */
-  SL_HTTP_FAIL         /* done with SL_HTTP */
+  SL_HTTP_FAIL,        /* done with SL_HTTP */
+  SL_HTTP_RETRY_NOW    /* retry at once, no backoff (counts as an attempt): the
+                          caller fixed the cause itself, e.g. refreshed a token */
 } sl_http_decision;
 
 typedef struct sl_http_callbacks {

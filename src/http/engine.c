@@ -440,7 +440,7 @@ static void decide(req *r) {
     h->stats.status_5xx++;
   }
   sl_http_decision d = r->cb.on_head ? r->cb.on_head(r->ud, r) : SL_HTTP_DEFAULT;
-  if (d == SL_HTTP_DEFAULT || d < SL_HTTP_DEFAULT || d > SL_HTTP_FAIL) d = default_rule(status);
+  if (d == SL_HTTP_DEFAULT || d < SL_HTTP_DEFAULT || d > SL_HTTP_RETRY_NOW) d = default_rule(status);
   r->decision = d;
 }
 
@@ -896,9 +896,12 @@ static void attempt_done(req *r, CURLcode rc) {
       host_success(h, r->host);
       finish(r, SL_OK, NULL);
       return;
+    case SL_HTTP_RETRY_NOW:
     case SL_HTTP_RETRY: {
       reason_of_status(r, reason, sizeof reason);
-      if (r->attempt < r->max_attempts) {
+      if (r->attempt < r->max_attempts && r->decision == SL_HTTP_RETRY_NOW) {
+        schedule_retry(r, 0, reason);
+      } else if (r->attempt < r->max_attempts) {
         double ra = sl_http_retry_after(sl_http_header(r, "Retry-After"));
         if (r->status == 429 && ra > 0) {
           /* the server asked the client, not just this request, to wait */

@@ -484,7 +484,7 @@ static sl_http_decision cb_head(void *ud, const sl_http_response *resp) {
     free(au->access_token);
     au->access_token = NULL;
     SL_INFO("resource '%s': 401, refreshing the access token", se->r->name);
-    return SL_HTTP_RETRY;
+    return SL_HTTP_RETRY_NOW; /* the new token is fetched in prepare: no reason to wait */
   }
   bool want_content;
   const rest_action *a = match_status(se->r, s, &want_content, &pc->first_plain);
