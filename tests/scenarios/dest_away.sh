@@ -46,18 +46,24 @@ sl_pinterest_project "$P"
 PL=$P/.sluice/pipelines/pinterest
 (cd "$P" && "$SLUICE" run . > "$WORK/r1.out" 2> "$WORK/r1.err")
 check "run 1 completes ($(tail -1 "$WORK/r1.err"))" eq $? 0
-# Run 2 loads the same rows again (merge): the DuckDB file is taken once its
-# package exists, before the load opens the database.
-(cd "$P" && "$SLUICE" run . > "$WORK/r2.out" 2> "$WORK/r2.err") &
+# Run 2 loads the same rows again (merge). It stops itself (SIGSTOP) once its
+# package is normalized, before the load opens the database; the DuckDB file is
+# taken then, and the run continued.
+(cd "$P" && SLUICE_TEST_PAUSE=normalize_commit:1 exec "$SLUICE" run . > "$WORK/r2.out" 2> "$WORK/r2.err") &
 run=$!
-for _ in $(seq 200); do [ -n "$(ls "$PL/packages" 2>/dev/null)" ] && break; sleep 0.02; done
+stopped=no
+for _ in $(seq 1500); do
+  grep -q '^State:.*T' /proc/$run/status 2>/dev/null && { stopped=yes; break; }
+  kill -0 $run 2>/dev/null || break
+  sleep 0.02
+done
+check "run 2 waits after normalize" eq $stopped yes
 python3 "$SRC/tests/scenarios/lib/duckdb_hold.py" "$LIBDUCKDB" "$P/pinterest.duckdb" "$WORK/held" 120 \
   2> "$WORK/hold.err" &
 HOLD_PID=$!
-for _ in $(seq 200); do [ -e "$WORK/held" ] && break; sleep 0.02; done
+for _ in $(seq 1500); do [ -e "$WORK/held" ] && break; kill -0 $HOLD_PID 2>/dev/null || break; sleep 0.02; done
 check "another process holds the DuckDB file ($(cat "$WORK/hold.err"))" test -e "$WORK/held"
-kill -0 $run 2>/dev/null && during=yes || during=no
-check "taken while the run was still extracting" eq $during yes
+kill -CONT $run
 wait $run
 rc=$?
 check "the run fails with exit 5 (locked), got $rc" eq $rc 5
