@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dlfcn.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -621,6 +622,28 @@ sl_status sl__ddb_reattach(sl_duckdb *d, sl_error *err) {
   malloc_trim(0);
 #endif
   return st;
+}
+
+/* ---- giving memory back ------------------------------------------------------------- */
+
+/* libduckdb's Linux builds allocate their buffers with a bundled jemalloc,
+ * whose dirty pages decay over a second. Its control entry point is exported
+ * under DuckDB's prefix, though not part of the C API: looked up at run time,
+ * so a libduckdb without it (another build, another allocator) just skips
+ * this. "arena.4096.purge" is jemalloc's "every arena" (MALLCTL_ARENAS_ALL). */
+typedef int (*je_mallctl_fn)(const char *, void *, size_t *, void *, size_t);
+
+void sl__ddb_release_memory(void) {
+  static int looked;
+  static je_mallctl_fn mallctl;
+  if (!looked) {
+    looked = 1;
+    *(void **)&mallctl = dlsym(RTLD_DEFAULT, "duckdb_je_mallctl");
+  }
+  if (mallctl) mallctl("arena.4096.purge", NULL, NULL, NULL, 0);
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 /* ---- memory trace (SLUICE_DDB_MEMTRACE) ------------------------------------------------ */

@@ -354,6 +354,7 @@ sl_status sl__ddb_append_job(sl_duckdb *d, sl_job_reader *r, const char *schema,
         st = appender_failure(app, table, job, terminal, err);
         goto out;
       }
+      if (total % SL__DDB_RELEASE_ROWS == 0) sl__ddb_release_memory();
     }
   }
   if (row) {

@@ -94,6 +94,15 @@ sl_status sl__ddb_append_job(sl_duckdb *d, sl_job_reader *r, const char *schema,
  * from zero; fails on bad syntax or when |value| >= 10^width. */
 bool sl__decimal_parse(const char *s, size_t n, int width, int scale, __int128 *out);
 
+/* Give back memory freed during a load: the pages DuckDB's allocator keeps
+ * for reuse (it returns them only after a second idle; a load frees a row
+ * group's worth every fraction of a second) and malloc's free heap. Called
+ * every SL__DDB_RELEASE_ROWS appended rows (a row group of the file): at
+ * 200 k pins it lowers the peak of anonymous memory from ~64 to ~57 MB, for
+ * ~10% more CPU in the load (the pages are faulted in again). */
+void sl__ddb_release_memory(void);
+#define SL__DDB_RELEASE_ROWS 16384
+
 /* SLUICE_DDB_MEMTRACE: VmRSS and duckdb_memory() on stderr. */
 void sl__ddb_memtrace(sl_duckdb *d, const char *what, uint64_t rows);
 
