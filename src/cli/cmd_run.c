@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "sluice/log.h"
 #include "sluice/pipeline.h"
 
 static void usage(FILE *out) {
@@ -56,7 +57,9 @@ int sl_cli_run(int argc, char **argv) {
   if (!p) return sl_cli_fail(&err);
   sl_status st = sl_pipeline_run(p, &ro, &err);
   const sl_load_info *li = sl_pipeline_last_load(p);
-  if (li->npackages) {
+  bool quiet = sl_log_get_level() >= SL_LOG_ERROR; /* -q: errors only, no summary */
+  if (quiet) {
+  } else if (li->npackages) {
     printf("Pipeline %s: %zu load package(s) loaded to %s, dataset %s", li->pipeline_name,
            li->npackages, li->destination, li->dataset_name);
     if (li->new_load_id) printf(", load id %s", li->new_load_id);

@@ -729,7 +729,9 @@ sl_status sl_pipeline_run(sl_pipeline *p, const sl_run_options *ro, sl_error *er
   struct timespec ts0;
   clock_gettime(CLOCK_REALTIME, &ts0);
   double started = (double)ts0.tv_sec + ts0.tv_nsec / 1e9;
-  p->prog = sl_progress_new(p->name, (sl_progress_mode)p->progress, p->log_period, NULL);
+  /* At errors only (`sluice -q`, SLUICE_LOG_LEVEL=error) no progress either. */
+  sl_progress_mode pm = sl_log_get_level() >= SL_LOG_ERROR ? SL_PROGRESS_NONE : (sl_progress_mode)p->progress;
+  p->prog = sl_progress_new(p->name, pm, p->log_period, NULL);
   sl_progress_set_current(p->prog);
   sl_status st = sl__pipeline_lock(p, err);
   bool locked = st == SL_OK;

@@ -71,7 +71,17 @@ check "bad JSON error has file:line:col: $(cat "$WORK/err")" grep -q "data/b.jso
 check "error is one line" test "$(wc -l < "$WORK/err")" -eq 1
 out=$("$SLUICE" pipeline clipipe query --pipelines-dir "$P/wd" --format csv "SELECT count(*) FROM pins" 2>&1)
 check "nothing loaded from the bad run" contains "$(tail -n 1 <<< "$out")" "2"
+# -q: errors only. A failing run prints its error and nothing else; a good one nothing.
+out=$("$SLUICE" -q run "$P" 2> "$WORK/err"); rc=$?
+check "-q: a failed run exits 3" test $rc -eq 3
+check "-q: stdout empty ($out)" test -z "$out"
+check "-q: the error alone on stderr: $(cat "$WORK/err")" test "$(wc -l < "$WORK/err")" -eq 1
 rm "$P/data/b.jsonl"
+out=$("$SLUICE" -q run "$P" 2> "$WORK/err"); rc=$?
+check "-q: a good run exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+check "-q: no progress, no summary ($out$(cat "$WORK/err"))" test -z "$out$(cat "$WORK/err")"
+out=$("$SLUICE" pipeline clipipe query --pipelines-dir "$P/wd" --format csv "SELECT count(*) FROM pins" 2>&1)
+check "-q: the run loaded (merge: still 2 rows)" contains "$(tail -n 1 <<< "$out")" "2"
 
 # Locked: another process holds the lock.
 flock "$P/wd/clipipe/lock" sleep 3 &
