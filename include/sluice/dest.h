@@ -65,8 +65,10 @@ typedef struct sl_dest_vt {
   sl_status (*stored_state)(sl_dest *d, const char *pipeline_name, char **state_json, sl_error *err);
   /* Newest stored schema (JSON) by name (NULL if none). */
   sl_status (*stored_schema)(sl_dest *d, const char *schema_name, char **schema_json, sl_error *err);
-  /* Drop the named tables (a resource's root and children). */
-  sl_status (*drop_tables)(sl_dest *d, const char *const *tables, size_t n, sl_error *err);
+  /* Drop the named tables (a resource's root and children) of the schema
+   * schema_name (a filesystem layout may hold {schema_name}). */
+  sl_status (*drop_tables)(sl_dest *d, const char *schema_name, const char *const *tables, size_t n,
+                           sl_error *err);
   /* Row counts of the schema's data tables. */
   sl_status (*row_counts)(sl_dest *d, const sl_schema *schema, sl_table_count **out, size_t *n,
                           sl_error *err);

@@ -888,7 +888,8 @@ out:
   return st;
 }
 
-static sl_status ath_drop_tables(sl_dest *d, const char *const *tables, size_t n, sl_error *err) {
+static sl_status ath_drop_tables(sl_dest *d, const char *schema_name, const char *const *tables, size_t n,
+                                sl_error *err) {
   sl__athena *a = (sl__athena *)d;
   sl_status st = SL_OK;
   for (size_t i = 0; i < n && !st; i++) {
@@ -899,7 +900,7 @@ static sl_status ath_drop_tables(sl_dest *d, const char *const *tables, size_t n
     bq(&a->sql, tables[i]);
     st = exec(a, err);
   }
-  if (!st) st = a->fs->base.vt->drop_tables(&a->fs->base, tables, n, err);
+  if (!st) st = a->fs->base.vt->drop_tables(&a->fs->base, schema_name, tables, n, err);
   return st;
 }
 

@@ -407,7 +407,9 @@ static sl_status ddb_stored_schema(sl_dest *dst, const char *schema_name, char *
   return sl__ddb_run(d, d->sql.data, p, 1, schema_json, err);
 }
 
-static sl_status ddb_drop_tables(sl_dest *dst, const char *const *tables, size_t n, sl_error *err) {
+static sl_status ddb_drop_tables(sl_dest *dst, const char *schema_name, const char *const *tables, size_t n,
+                                sl_error *err) {
+  (void)schema_name; /* the dataset is the DuckDB schema */
   sl_duckdb *d = (sl_duckdb *)dst;
   sl_status st = sl__ddb_exec(d, "BEGIN TRANSACTION", err);
   for (size_t i = 0; i < n && !st; i++) {

@@ -902,13 +902,14 @@ static sl_status fs_load_package(sl_dest *d, sl_package *pkg, sl_schema *schema,
   return st;
 }
 
-static sl_status fs_drop_tables(sl_dest *d, const char *const *tables, size_t n, sl_error *err) {
+static sl_status fs_drop_tables(sl_dest *d, const char *schema_name, const char *const *tables, size_t n,
+                               sl_error *err) {
   sl__fs *f = (sl__fs *)d;
   sl_status st = SL_OK;
   for (size_t i = 0; i < n && !st; i++) {
     if (!safe_segment(tables[i])) continue;
     sl_buf pre = {0};
-    st = expand(f, tables[i], "", NULL, NULL, true, &pre);
+    st = expand(f, tables[i], schema_name ? schema_name : "", NULL, NULL, true, &pre);
     if (!st && pre.data && *pre.data) {
       char **names = NULL;
       size_t nn = 0;

@@ -220,6 +220,12 @@ rm -rf "$L/wd"
 check "layout: sync exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
 check "layout: sync restored the schema" grep -q '"color"' "$L/wd/fslay/schema.json"
 check "layout: query after sync" eq "$(lq "SELECT count(*) FROM pins")" "3"
+# drop under a {schema_name} layout removes the resource's files (they were left before)
+(cd "$L" && "$SLUICE" pipeline fslay drop pins > "$WORK/out" 2> "$WORK/err"); rc=$?
+check "layout: drop pins exits 0 ($(cat "$WORK/err"))" test $rc -eq 0
+check "layout: drop removed pins and pins__tags files" \
+  eq "$(find "$LD/shop/pins" "$LD/shop/pins__tags" -type f 2>/dev/null | wc -l)" 0
+check "layout: drop kept boards" test "$(find "$LD/shop/boards" -name '*.parquet' | wc -l)" -eq 1
 # Layouts dlt refuses are refused before anything is written.
 for bad in '{YYYY}/{table_name}/{load_id}.{file_id}.{ext}' '{table_name}{load_id}.{file_id}.{ext}' \
            '{table_name}/{nope}/{load_id}.{file_id}.{ext}' '{table_name}/{load_id}.{ext}'; do

@@ -1272,7 +1272,7 @@ TEST(hostile_identifiers_round_trip) {
   CHECK_INT(counts[1].rows, 1);
   sl_table_counts_free(counts, n);
   const char *drop[] = {child, tname};
-  CHECK_OK(e.d->vt->drop_tables(e.d, drop, 2, &err));
+  CHECK_OK(e.d->vt->drop_tables(e.d, NULL, drop, 2, &err));
   CHECK_OK(e.d->vt->row_counts(e.d, e.s, &counts, &n, &err));
   CHECK_INT(counts[0].rows, -1);
   sl_table_counts_free(counts, n);
