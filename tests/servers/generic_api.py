@@ -51,6 +51,7 @@ class State:
         self.stats = simcommon.Stats()
         self.lock = threading.Lock()
         self.tokens = {}                  # oauth access token -> expiry
+        self.token_uses = {}              # oauth access token -> requests made with it
         self.refresh_tokens = {args.refresh_token}
         self.serial = 0
         self.events = args.events
@@ -315,9 +316,13 @@ class Handler(simcommon.JsonHandler):
                 return "missing bearer token"
             with self.state.lock:
                 exp = self.state.tokens.get(h[7:])
+                uses = self.state.token_uses.get(h[7:], 0) + 1
+                self.state.token_uses[h[7:]] = uses
             if exp is None:
                 return "unknown token"
             if exp < time.time():
+                return "token expired"
+            if self.state.args.token_max_uses and uses > self.state.args.token_max_uses:
                 return "token expired"
             return None
         return "unknown auth kind %s" % kind
@@ -582,6 +587,8 @@ def parse_args(argv=None):
     ap.add_argument("--refresh-token", default="generic-refresh", help="initial refresh token")
     ap.add_argument("--strict-refresh", action="store_true", help="refresh tokens work once")
     ap.add_argument("--token-ttl", type=float, default=3600, help="OAuth access token lifetime, s")
+    ap.add_argument("--token-max-uses", type=int, default=0,
+                    help="an OAuth access token dies after this many requests (0: no limit)")
     return ap.parse_args(argv)
 
 
