@@ -58,15 +58,14 @@ int sl_cli_run(int argc, char **argv) {
   sl_status st = sl_pipeline_run(p, &ro, &err);
   const sl_load_info *li = sl_pipeline_last_load(p);
   bool quiet = sl_log_get_level() >= SL_LOG_ERROR; /* -q: errors only, no summary */
-  if (quiet) {
-  } else if (li->npackages) {
+  if (!quiet && li->npackages) {
     printf("Pipeline %s: %zu load package(s) loaded to %s, dataset %s", li->pipeline_name,
            li->npackages, li->destination, li->dataset_name);
     if (li->new_load_id) printf(", load id %s", li->new_load_id);
     printf("\n");
     for (size_t i = 0; i < li->ntables; i++)
       printf("  %-40s %llu rows\n", li->tables[i].table, (unsigned long long)li->tables[i].rows);
-  } else if (st == SL_OK) {
+  } else if (!quiet && st == SL_OK) {
     printf("Pipeline %s: nothing new to load\n", sl_pipeline_name(p));
   }
   int rc = st ? sl_cli_fail(&err) : 0;

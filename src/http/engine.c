@@ -899,10 +899,9 @@ static void attempt_done(req *r, CURLcode rc) {
     case SL_HTTP_RETRY_NOW:
     case SL_HTTP_RETRY: {
       reason_of_status(r, reason, sizeof reason);
-      if (r->attempt < r->max_attempts && r->decision == SL_HTTP_RETRY_NOW) {
-        schedule_retry(r, 0, reason);
-      } else if (r->attempt < r->max_attempts) {
-        double ra = sl_http_retry_after(sl_http_header(r, "Retry-After"));
+      if (r->attempt < r->max_attempts) {
+        double ra = r->decision == SL_HTTP_RETRY_NOW ? 0
+                                                     : sl_http_retry_after(sl_http_header(r, "Retry-After"));
         if (r->status == 429 && ra > 0) {
           /* the server asked the client, not just this request, to wait */
           double until = now_s() + (ra < h->o.backoff_max_s ? ra : h->o.backoff_max_s);

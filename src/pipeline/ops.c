@@ -631,9 +631,8 @@ sl_status sl_pipeline_drop(sl_pipeline *p, const char *const *resources, size_t 
   }
   sl_package_close(pkg);
   if (!st && !state_only && ntables) {
-    const sl_schema *s = ns ? ns : p->schema;
     if (!(st = sl__pipeline_dest(p, true, err)))
-      st = p->dest->vt->drop_tables(p->dest, s ? s->name : NULL, tables, ntables, err);
+      st = p->dest->vt->drop_tables(p->dest, p->schema ? p->schema->name : NULL, tables, ntables, err);
     sl__pipeline_dest_close(p);
   }
   if (!st) {
