@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "duckdb_floor.h"
 #include "pins_gen.h"
 #include "sluice/json.h"
 #include "sluice/normalize.h"
@@ -242,9 +243,70 @@ static void pipeline_child(const char *dir, uint64_t records, uint64_t memory_li
   sl_pipeline_close(p);
 }
 
+/* DuckDB alone over the tables the run in `dir` loaded (duckdb_floor.c), in
+ * two fresh children of this process like the pipeline's own (describe, then
+ * insert), so that the figure is theirs alone and counted the same way
+ * (wait4 -> ru_maxrss). floor->peak_kb stays 0 if either fails. */
+static void floor_run(const char *dir, uint64_t memory_limit_mb, floor_result *floor) {
+  memset(floor, 0, sizeof *floor);
+  char db[4096 + 128], plan[4096 + 128], out[4096 + 128];
+  snprintf(db, sizeof db, "%s/bench_pins.duckdb", dir);
+  snprintf(plan, sizeof plan, "%s/floor.plan", dir);
+  snprintf(out, sizeof out, "%s/floor.duckdb", dir);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) return;
+  if (pid == 0) _exit(freopen(plan, "w", stdout) && floor_describe(db, "bench_pins_dataset") == 0 &&
+                              fflush(stdout) == 0
+                          ? 0
+                          : 1);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fprintf(stderr, "bench_pipeline: the DuckDB floor's describe failed\n");
+    return;
+  }
+  int fd[2];
+  if (pipe(fd) != 0) return;
+  pid = fork();
+  if (pid < 0) return;
+  if (pid == 0) {
+    close(fd[0]);
+    floor_result f;
+    /* BENCH_FLOOR_MEMORY_LIMIT_MB / BENCH_FLOOR_ROW_GROUP_SIZE: other settings for
+     * DuckDB alone only, to look for its lowest peak. */
+    const char *ml = getenv("BENCH_FLOOR_MEMORY_LIMIT_MB"), *rg = getenv("BENCH_FLOOR_ROW_GROUP_SIZE");
+    int rc = floor_insert(plan, out, rg && *rg ? strtol(rg, NULL, 10) : 65536,
+                          ml && *ml ? strtoull(ml, NULL, 10) : memory_limit_mb, &f);
+    ssize_t w = write(fd[1], &f, sizeof f);
+    _exit(rc == 0 && w == (ssize_t)sizeof f ? 0 : 1);
+  }
+  close(fd[1]);
+  floor_result f;
+  ssize_t got = 0;
+  while (got < (ssize_t)sizeof f) {
+    ssize_t k = read(fd[0], (char *)&f + got, sizeof f - (size_t)got);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    got += k;
+  }
+  close(fd[0]);
+  struct rusage ru;
+  memset(&ru, 0, sizeof ru);
+  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  }
+  if (got == (ssize_t)sizeof f && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    f.peak_kb = ru.ru_maxrss;
+    *floor = f;
+  } else {
+    fprintf(stderr, "bench_pipeline: the DuckDB floor's insert failed\n");
+  }
+}
+
 /* Runs the pipeline over `records` in a fresh child; returns its result and peak RSS (KiB). */
 static int pipeline_run(const char *base, uint64_t records, uint64_t memory_limit_mb, run_result *r,
-                        long *maxrss_kb) {
+                        long *maxrss_kb, floor_result *floor) {
   char dir[4096 + 64];
   snprintf(dir, sizeof dir, "%s/sluice_bench_pipeline_%d_%" PRIu64, base, (int)getpid(), records);
   sl_rm_rf(dir, NULL);
@@ -282,6 +344,7 @@ static int pipeline_run(const char *base, uint64_t records, uint64_t memory_limi
   *maxrss_kb = ru.ru_maxrss;
   r->cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
            (double)ru.ru_stime.tv_usec * 1e-6;
+  if (floor && got == (ssize_t)sizeof *r && r->ok) floor_run(dir, memory_limit_mb, floor);
   sl_rm_rf(dir, NULL);
   if (got != (ssize_t)sizeof *r || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     if (!r->error[0]) snprintf(r->error, sizeof r->error, "child died (status %d)", status);
@@ -356,10 +419,12 @@ int main(int argc, char **argv) {
 
   uint64_t sizes[2] = {small, big};
   long rss[2] = {0, 0}, anon[2] = {0, 0};
+  floor_result floors[2];
+  memset(floors, 0, sizeof floors);
   int failed = 0;
   for (int k = 0; k < 2; k++) {
     run_result r;
-    if (pipeline_run(dir, sizes[k], memory_limit_mb, &r, &rss[k]) != 0) {
+    if (pipeline_run(dir, sizes[k], memory_limit_mb, &r, &rss[k], &floors[k]) != 0) {
       printf("pipeline %" PRIu64 " records: FAILED: %s\n", sizes[k], r.error);
       rss[k] = 0; /* a failed run's memory is no figure */
       failed = 2;
@@ -372,6 +437,14 @@ int main(int argc, char **argv) {
            (double)r.rows / r.seconds, r.rows, (double)rss[k] / 1024.0, (double)r.peak_anon_kb / 1024.0,
            (double)r.start_kb / 1024.0, (double)r.anon_kb / 1024.0, (double)r.file_kb / 1024.0);
     anon[k] = r.peak_anon_kb;
+    const floor_result *f = &floors[k];
+    if (f->peak_kb)
+      printf("duckdb alone     %8" PRIu64 " rows:  peak RSS %.1f MB (at start %.1f MB, DuckDB open %.1f MB; at end anon "
+             "%.1f MB, file %.1f MB), the same %d tables and row counts by INSERT … SELECT, memory_limit %ld MB\n",
+             f->rows, (double)f->peak_kb / 1024.0, (double)f->start_kb / 1024.0, (double)f->open_kb / 1024.0,
+             (double)f->anon_kb / 1024.0, (double)f->file_kb / 1024.0, f->tables, f->memory_limit_mb);
+    else
+      printf("duckdb alone: no figure (see the error above)\n");
   }
   double growth = rss[0] ? (double)rss[1] / (double)rss[0] : 0;
   bool ratio_met = ratio <= TARGET_RATIO;
@@ -388,6 +461,12 @@ int main(int argc, char **argv) {
     printf("compare: peak anonymous memory %.1f MB / %.1f MB (%.2fx); the rest of the peak RSS is mostly "
            "libduckdb's code pages\n",
            (double)anon[0] / 1024.0, (double)anon[1] / 1024.0, (double)anon[1] / (double)anon[0]);
+  if (floors[0].peak_kb && floors[1].peak_kb)
+    printf("compare: DuckDB alone peaks at %.1f MB / %.1f MB for the same tables; sluice's peak is %.2fx / %.2fx of it "
+           "(%+.1f MB / %+.1f MB); a peak RSS target below DuckDB alone's is out of reach for any loader into it\n",
+           (double)floors[0].peak_kb / 1024.0, (double)floors[1].peak_kb / 1024.0,
+           (double)rss[0] / (double)floors[0].peak_kb, (double)rss[1] / (double)floors[1].peak_kb,
+           (double)(rss[0] - floors[0].peak_kb) / 1024.0, (double)(rss[1] - floors[1].peak_kb) / 1024.0);
   if (failed) return failed;
   return norm_met && ratio_met && rss_met ? 0 : 1;
 }

@@ -849,11 +849,14 @@ static sl_status store_load(load_ctx *c, sl_error *err) {
  * open transaction holds to the temp directory beside the database; the
  * appends need one 256 KiB block per column of the table being appended
  * pinned (a 42-column table failed at 20 MB, loads at 32 MB), hence the
- * per-column share. One thread: the appender runs on the
+ * per-column share: one block's worth. The limit is also what DuckDB's
+ * buffer pool fills before it evicts, so each KiB of slack here is a KiB of
+ * peak RSS (bench/pipeline, 200 k pins records, 5 tables: 384 KiB a column
+ * gave 43 MB and a 96.5 MB peak; 32 MB gave 87.4 MB). One thread: the appender runs on the
  * caller's thread anyway, and every extra DuckDB thread keeps its own
  * allocator caches (~15-20 MB at the peak of a pins load). */
 #define LOAD_MEMORY_BASE_MB 16
-#define LOAD_MEMORY_PER_COLUMN_KB 384
+#define LOAD_MEMORY_PER_COLUMN_KB 256
 #define LOAD_MEMORY_MIN_MB 32
 
 static sl_status tune_for_load(sl_duckdb *d, const sl_schema *schema, sl_error *err) {

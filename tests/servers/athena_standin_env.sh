@@ -60,9 +60,30 @@ sl_start_athena() {
   sl_wait_port "$ATHENA_PORT" 100 || { echo "the Athena stand-in did not start:" >&2; cat "$1.athena.log" >&2; return 1; }
 }
 
-# sl_athena_sql DATABASE SQL: run through the AWS CLI (start, poll, results),
-# print rows as CSV without the header; exit 1 with the reason on FAILED.
+# The Python that has botocore (the AWS CLI's SDK), for athena_sql.py: one
+# process per statement instead of three or more CLI starts. Found once, when
+# this file is sourced (the callers run in subshells); empty when there is
+# none, and then the CLI does it all.
+SL_SERVERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -z "${SL_BOTO_PY+set}" ]; then
+  SL_BOTO_PY=
+  for _py in python3 /usr/bin/python3; do
+    # sys.executable: the interpreter itself, not a version manager's shim.
+    SL_BOTO_PY=$("$_py" -c 'import sys, botocore.session; print(sys.executable)' 2>/dev/null) && break
+  done
+  unset _py
+  export SL_BOTO_PY
+fi
+
+# sl_athena_sql DATABASE SQL: start, poll, results; print rows as CSV without
+# the header; exit 1 with the reason on FAILED. Through botocore
+# (athena_sql.py) when a Python has it, else through the AWS CLI.
 sl_athena_sql() {
+  if [ -n "$SL_BOTO_PY" ]; then
+    AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER ATHENA_ENDPOINT=$ATHENA_ENDPOINT \
+      "$SL_BOTO_PY" "$SL_SERVERS_DIR/athena_sql.py" "$1" "$2"
+    return
+  fi
   local id state
   id=$(sl_aws athena start-query-execution --endpoint-url "$ATHENA_ENDPOINT" \
         --query-execution-context "Database=$1" --query-string "$2" \
