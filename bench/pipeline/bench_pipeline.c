@@ -9,7 +9,10 @@
  *      a C callback resource that generates the records in-process, into a
  *      DuckDB file) at two sizes, each in a child process (fork, run,
  *      wait4 → ru_maxrss): MB/s, records/s, rows/s, peak RSS;
- *   4. a comparison line: normalize/parse ratio, RSS big/small.
+ *   4. DuckDB alone storing the same tables (duckdb_floor.c), each size in
+ *      fresh children too: the floor under the pipeline's peak;
+ *   5. comparison lines: normalize/parse ratio, RSS big/small, sluice's peak
+ *      against DuckDB alone's.
  * Targets: parse+normalize >= 300 MB/s and <= 3x parse-only; peak RSS <= 64 MB
  * and the same (within 10%) at both sizes.
  * Exit: 0 every target met, 1 a target missed, 2 a run failed.
